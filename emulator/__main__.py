@@ -1,0 +1,6 @@
+"""`python -m emulator` starts the server."""
+
+from .cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""Wire format of `ImagesResponse`, built once as bytes (base64 payloads are never re-scanned)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from .job import Job
+
+
+def revised_prompt(prompt: str, style: str | None) -> str:
+    """dall-e-3's rewrite of the prompt: deterministic, and it keeps the user's words."""
+    mood = "natural, realistic" if style == "natural" else "vivid, dramatic"
+    text = " ".join(prompt.split())
+    return f"A {mood} image of {text}, rendered with rich detail, balanced composition and careful lighting."
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def image_item(*, b64_json: str | None = None, url: str | None = None, revised: str | None = None) -> str:
+    """One `data[]` object; the base64 text is spliced in without JSON escaping (it needs none)."""
+    parts = []
+    if revised is not None:
+        parts.append(f'"revised_prompt":{_dumps(revised)}')
+    if b64_json is not None:
+        parts.append(f'"b64_json":"{b64_json}"')
+    if url is not None:
+        parts.append(f'"url":{_dumps(url)}')
+    return "{" + ",".join(parts) + "}"
+
+
+def gpt_fields(job: Job, usage: dict[str, Any] | None) -> dict[str, Any]:
+    """The top-level fields GPT image models add to the response (contract §7)."""
+    if not job.spec.is_gpt:
+        return {}
+    fields: dict[str, Any] = {
+        "background": job.background,
+        "output_format": job.output_format,
+        "quality": job.quality,
+        "size": job.size,
+    }
+    if usage is not None:
+        fields["usage"] = usage
+    return fields
+
+
+def images_response_body(
+    job: Job,
+    created: int,
+    *,
+    images: Sequence[bytes] = (),
+    urls: Sequence[str] = (),
+    usage: dict[str, Any] | None = None,
+    revised_prompts: Sequence[str | None] | None = None,
+) -> bytes:
+    """The JSON body: `created`, `data` (b64_json or url per item), then the GPT fields."""
+    count = len(urls) or len(images)
+    revised = revised_prompts or [None] * count
+    if urls:
+        items = [image_item(url=u, revised=r) for u, r in zip(urls, revised, strict=True)]
+    else:
+        items = [
+            image_item(b64_json=base64.b64encode(img).decode("ascii"), revised=r)
+            for img, r in zip(images, revised, strict=True)
+        ]
+    extra = gpt_fields(job, usage)
+    tail = ("," + _dumps(extra)[1:-1]) if extra else ""
+    body = f'{{"created":{created},"data":[{",".join(items)}]{tail}}}'
+    return body.encode("ascii")

@@ -1,0 +1,26 @@
+"""POST /v1/images/generations."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from ..request_body import read_json_object
+from ..runtime import Runtime, get_runtime
+from ..schemas import json_body_doc, response_docs
+from ..validation import validate_generation
+from .common import images_response
+
+router = APIRouter()
+
+
+@router.post(
+    "/v1/images/generations",
+    summary="Create image",
+    openapi_extra=json_body_doc("CreateImageRequest"),
+    responses=response_docs(stream_event="ImageGenStreamEvent"),
+)
+async def create_image(request: Request, runtime: Runtime = Depends(get_runtime)) -> Response:
+    body = await read_json_object(request, runtime.settings.max_body_bytes)
+    job = validate_generation(body)
+    return await images_response(request, runtime, job)

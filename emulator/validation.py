@@ -1,0 +1,258 @@
+"""Request values + the model's catalog entry → typed values, or the ApiError OpenAI would answer.
+
+Check order follows contract §11: unknown keys → model → parameters the model does not take →
+each parameter in table order (prompt → images → n → enums → ranges) → cross-field rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from . import errors
+from .catalog import (
+    DEFAULT_GENERATION_GPT_MODEL,
+    DEFAULT_GENERATION_MODEL,
+    ModelSpec,
+    get_model,
+)
+from .errors import ApiError
+from .job import Job
+from .resolve import build_job
+
+Kind = Literal["string", "integer", "boolean", "enum"]
+_UNSET = object()
+
+
+@dataclass(frozen=True)
+class Param:
+    """One request parameter: its JSON type, which models take it, and its allowed values."""
+
+    name: str
+    kind: Kind
+    supported_by: Callable[[ModelSpec], bool] = lambda spec: True
+    values: Callable[[ModelSpec], Sequence[str]] | None = None  # enum values, in OpenAI's message order
+    aliases: Callable[[ModelSpec], Mapping[str, str]] | None = None  # accepted, not listed in messages
+    bounds: Callable[[ModelSpec], tuple[int, int]] | None = None
+    required: bool = False
+    off_value: object = _UNSET  # a model that does not take the param still accepts this value
+
+
+def _has(attr: str) -> Callable[[ModelSpec], bool]:
+    return lambda spec: bool(getattr(spec, attr))
+
+
+def _values(attr: str) -> Callable[[ModelSpec], Sequence[str]]:
+    return lambda spec: getattr(spec, attr)
+
+
+PROMPT = Param("prompt", "string", required=True)
+N = Param("n", "integer", bounds=lambda spec: (1, spec.n_max))
+QUALITY = Param("quality", "enum", values=_values("qualities"), aliases=lambda spec: spec.quality_aliases)
+SIZE = Param("size", "enum", values=_values("sizes"))
+STYLE = Param("style", "enum", supported_by=_has("styles"), values=_values("styles"))
+RESPONSE_FORMAT = Param(
+    "response_format", "enum", supported_by=_has("response_formats"), values=_values("response_formats")
+)
+OUTPUT_FORMAT = Param(
+    "output_format", "enum", supported_by=_has("output_formats"), values=_values("output_formats")
+)
+OUTPUT_COMPRESSION = Param(
+    "output_compression", "integer", supported_by=_has("output_formats"), bounds=lambda spec: (0, 100)
+)
+BACKGROUND = Param("background", "enum", supported_by=_has("backgrounds"), values=_values("backgrounds"))
+MODERATION = Param("moderation", "enum", supported_by=_has("moderations"), values=_values("moderations"))
+STREAM = Param("stream", "boolean", supported_by=_has("streaming"), off_value=False)
+PARTIAL_IMAGES = Param(
+    "partial_images", "integer", supported_by=_has("streaming"), bounds=lambda spec: (0, 3), off_value=0
+)
+USER = Param("user", "string")
+SAFETY_IDENTIFIER = Param("safety_identifier", "string")
+
+GENERATION_PARAMS: tuple[Param, ...] = (
+    PROMPT,
+    N,
+    QUALITY,
+    SIZE,
+    STYLE,
+    RESPONSE_FORMAT,
+    OUTPUT_FORMAT,
+    OUTPUT_COMPRESSION,
+    BACKGROUND,
+    MODERATION,
+    STREAM,
+    PARTIAL_IMAGES,
+    USER,
+    SAFETY_IDENTIFIER,
+)
+
+# Parameters whose presence makes a model-less generation use a GPT image model (contract §2).
+GPT_ONLY_PARAMS = (
+    "background",
+    "moderation",
+    "output_compression",
+    "output_format",
+    "partial_images",
+    "stream",
+)
+
+_BOOL_STRINGS = {"true": True, "false": False}
+
+
+def drop_nulls(body: Mapping[str, Any]) -> dict[str, Any]:
+    """JSON `null` means the parameter was omitted (contract §3)."""
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def coerce(param: Param, value: Any, spec: ModelSpec, *, form: bool) -> Any:
+    """The value as the param's Python type, or raise OpenAI's invalid_type error."""
+    if form and isinstance(value, str) and param.kind in ("integer", "boolean"):
+        return _coerce_form_string(param, value)
+    if param.kind == "integer":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise errors.invalid_type(param.name, "an integer", errors.json_type_name(value))
+    if param.kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        raise errors.invalid_type(param.name, "a boolean", errors.json_type_name(value))
+    if isinstance(value, str):
+        return value
+    expected = "a string"
+    if param.kind == "enum" and param.values is not None:
+        expected = f"one of {errors.quote_list(param.values(spec), 'or')}"
+    raise errors.invalid_type(param.name, expected, errors.json_type_name(value))
+
+
+def _coerce_form_string(param: Param, value: str) -> int | bool:
+    """Multipart fields arrive as text: `n="2"`, `stream="true"`."""
+    text = value.strip()
+    if param.kind == "integer":
+        if text.lstrip("+-").isdigit() and text.isascii():
+            return int(text)
+        raise errors.invalid_type(
+            param.name, "an integer", "a string value that could not be converted into an integer"
+        )
+    if text.lower() in _BOOL_STRINGS:
+        return _BOOL_STRINGS[text.lower()]
+    raise errors.invalid_type(
+        param.name, "a boolean", "a string value that could not be converted into a boolean"
+    )
+
+
+def check_value(param: Param, value: Any, spec: ModelSpec) -> Any:
+    """The accepted (possibly alias-mapped) value, or raise the matching ApiError."""
+    if param.kind == "enum" and param.values is not None:
+        aliases = param.aliases(spec) if param.aliases else {}
+        if value in aliases:
+            return aliases[value]
+        if value not in param.values(spec):
+            raise errors.invalid_value(param.name, value, param.values(spec))
+    if param.bounds is not None:
+        low, high = param.bounds(spec)
+        error = errors.integer_out_of_range(param.name, value, low, high)
+        if error is not None:
+            raise error
+    if param.name == "prompt":
+        check_prompt(value, spec.prompt_max)
+    return value
+
+
+def check_prompt(prompt: str, limit: int) -> None:
+    if prompt == "":
+        raise errors.empty_string("prompt")
+    if len(prompt) > limit:
+        raise errors.string_too_long("prompt", limit, len(prompt))
+
+
+def check_unknown_keys(body: Mapping[str, Any], known: set[str]) -> None:
+    for key in body:
+        if key not in known:
+            raise errors.unknown_parameter(key)
+
+
+def resolve_model(body: Mapping[str, Any], default: Callable[[Mapping[str, Any]], str]) -> ModelSpec:
+    """The ModelSpec named by `model` (or the endpoint's default), or 404 model_not_found."""
+    name = body.get("model")
+    if name is None:
+        name = default(body)
+    elif not isinstance(name, str):
+        raise errors.invalid_type("model", "a string", errors.json_type_name(name))
+    spec = get_model(name)
+    if spec is None:
+        raise errors.model_not_found(name)
+    return spec
+
+
+def default_generation_model(body: Mapping[str, Any]) -> str:
+    if any(body.get(p) not in (None, False, "false") for p in GPT_ONLY_PARAMS):
+        return DEFAULT_GENERATION_GPT_MODEL
+    return DEFAULT_GENERATION_MODEL
+
+
+def validate_params(
+    body: Mapping[str, Any], params: Sequence[Param], spec: ModelSpec, *, form: bool = False
+) -> dict[str, Any]:
+    """Check every param against `spec`; return the typed values that were sent."""
+    for key in body:
+        param = _param_named(params, key)
+        if (
+            param is not None
+            and not param.supported_by(spec)
+            and not _is_off_value(param, body[key], spec, form)
+        ):
+            raise errors.unknown_parameter(key)
+    values: dict[str, Any] = {}
+    for param in params:
+        if param.name not in body:
+            if param.required:
+                raise errors.missing_parameter(param.name)
+            continue
+        typed = coerce(param, body[param.name], spec, form=form)
+        if param.supported_by(spec):
+            values[param.name] = check_value(param, typed, spec)
+    return values
+
+
+def _param_named(params: Sequence[Param], name: str) -> Param | None:
+    return next((p for p in params if p.name == name), None)
+
+
+def _is_off_value(param: Param, value: Any, spec: ModelSpec, form: bool) -> bool:
+    if param.off_value is _UNSET:
+        return False
+    try:
+        return coerce(param, value, spec, form=form) == param.off_value
+    except ApiError:
+        return False
+
+
+def check_output_options(values: Mapping[str, Any]) -> None:
+    """Cross-field rules of the GPT output options (contract §11)."""
+    output_format = values.get("output_format", "png")
+    if values.get("background") == "transparent" and output_format == "jpeg":
+        raise ApiError(
+            400,
+            "Transparent background is not supported for output_format 'jpeg'. "
+            "Set output_format to be png or webp when background is 'transparent'.",
+            param="background",
+            code="invalid_value",
+        )
+    if output_format == "png" and values.get("output_compression", 100) < 100:
+        raise ApiError(
+            400,
+            "Compression less than 100 is not supported for PNG output format",
+            type="image_generation_user_error",
+            code="invalid_png_output_compression",
+        )
+
+
+def validate_generation(body: Mapping[str, Any]) -> Job:
+    """A `/v1/images/generations` JSON body → Job, or the ApiError OpenAI would answer."""
+    body = drop_nulls(body)
+    check_unknown_keys(body, {"model", *(p.name for p in GENERATION_PARAMS)})
+    spec = resolve_model(body, default_generation_model)
+    values = validate_params(body, GENERATION_PARAMS, spec)
+    check_output_options(values)
+    return build_job("generations", spec, values)
