@@ -93,9 +93,7 @@ def render(spec: RenderSpec, inputs: Sequence[Image.Image] = (), mask: Image.Ima
     return encode(render_image(spec, inputs, mask), spec.output_format, spec.output_compression)
 
 
-def render_image(
-    spec: RenderSpec, inputs: Sequence[Image.Image] = (), mask: Image.Image | None = None
-) -> Image.Image:
+def render_image(spec: RenderSpec, inputs: Sequence[Image.Image] = (), mask: Image.Image | None = None) -> Image.Image:
     """The picture before encoding: RGB, or RGBA when the background is transparent."""
     size = (spec.width, spec.height)
     rng = random.Random(spec.seed())
@@ -189,13 +187,13 @@ def _edit_base(
     mask: Image.Image | None,
 ) -> Image.Image:
     """First input covering the canvas, the others as thumbnails, the mask's edit area hatched."""
-    img = _cover(_to_rgba(inputs[0]), size)
+    img = _fitted(inputs[0], size)
     if img.getextrema()[3][0] < 255:  # let the background show through transparent input areas
         img = Image.alpha_composite(_background(size, rng).convert("RGBA"), img)
     img = img.convert("RGB")
     if mask is not None:
         _hatch(img, _edit_area(mask, size))
-    _thumbnails(img, [_to_rgba(i) for i in inputs[1:]])
+    _thumbnails(img, inputs[1:])
     return img
 
 
@@ -203,7 +201,7 @@ def _variation_base(size: tuple[int, int], rng: random.Random, src: Image.Image,
     """The input, zoomed, flipped and hue-rotated by `index` (index 0 is recoloured too)."""
     w, h = size
     zoom = 1 + 0.08 * (index % 3) + rng.uniform(0, 0.04)
-    big = _cover(_to_rgba(src), (round(w * zoom), round(h * zoom)))
+    big = _fitted(src, (round(w * zoom), round(h * zoom)))
     ox, oy = rng.randint(0, big.width - w), rng.randint(0, big.height - h)
     img = big.crop((ox, oy, ox + w, oy + h))
     flip = VARIATION_FLIPS[index % len(VARIATION_FLIPS)]
@@ -211,10 +209,17 @@ def _variation_base(size: tuple[int, int], rng: random.Random, src: Image.Image,
         img = img.transpose(flip)
     back = Image.new("RGBA", size, (*_hsv(rng.random(), 0.3, 0.9), 255))
     img = Image.alpha_composite(back, img).convert("RGB")
-    shift = (71 * (index + 1)) % 256
-    hh, ss, vv = img.convert("HSV").split()
-    hh = hh.point(lambda v: (v + shift) % 256)
-    return Image.merge("HSV", (hh, ss, vv)).convert("RGB")
+    return img.convert("RGB", _hue_rotation(100 * (index + 1)))
+
+
+def _hue_rotation(degrees: float) -> tuple[float, ...]:
+    """RGB->RGB matrix rotating hue like CSS `hue-rotate()`; greys stay unchanged."""
+    c, s = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
+    return (
+        0.213 + c * 0.787 - s * 0.213, 0.715 - c * 0.715 - s * 0.715, 0.072 - c * 0.072 + s * 0.928, 0,
+        0.213 - c * 0.213 + s * 0.143, 0.715 + c * 0.285 + s * 0.140, 0.072 - c * 0.072 - s * 0.283, 0,
+        0.213 - c * 0.213 - s * 0.787, 0.715 - c * 0.715 + s * 0.715, 0.072 + c * 0.928 + s * 0.072, 0,
+    )  # fmt: skip
 
 
 def _to_rgba(img: Image.Image) -> Image.Image:
@@ -229,6 +234,13 @@ def _to_rgba(img: Image.Image) -> Image.Image:
         return Image.new("RGBA", img.size or (1, 1), (128, 128, 128, 255))
 
 
+def _fitted(img: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """`img` as RGBA covering `size`; common modes are scaled before converting (cheap for big inputs)."""
+    if img.mode not in ("RGB", "RGBA", "L", "LA"):
+        img = _to_rgba(img)
+    return _to_rgba(_cover(img, size))
+
+
 def _cover(img: Image.Image, size: tuple[int, int]) -> Image.Image:
     """Scale and centre-crop `img` so it covers `size` exactly."""
     w, h = size
@@ -241,8 +253,12 @@ def _cover(img: Image.Image, size: tuple[int, int]) -> Image.Image:
 
 def _edit_area(mask: Image.Image, size: tuple[int, int]) -> Image.Image:
     """L image, 255 where the mask is fully transparent (the area to edit), scaled like inputs[0]."""
-    has_alpha = mask.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in mask.info
-    alpha = _to_rgba(mask).getchannel("A") if has_alpha else _to_rgba(mask).convert("L")
+    if mask.mode in ("RGBA", "LA"):
+        alpha = mask.getchannel("A")
+    elif mask.mode in ("PA", "La", "RGBa") or "transparency" in mask.info:
+        alpha = _to_rgba(mask).getchannel("A")
+    else:
+        alpha = mask if mask.mode == "L" else _to_rgba(mask).convert("L")
     area = alpha.point([255] + [0] * 255)
     return _cover(area, size).point(lambda v: 255 if v >= 128 else 0)
 
@@ -273,7 +289,7 @@ def _thumbnails(img: Image.Image, thumbs: Sequence[Image.Image]) -> None:
         return
     back = Image.new("RGBA", (side, side), (255, 255, 255, 255))
     for i, thumb in enumerate(thumbs):
-        tile = Image.alpha_composite(back, _cover(thumb, (side, side)))
+        tile = Image.alpha_composite(back, _fitted(thumb, (side, side)))
         x = margin + i * (side + gap)
         img.paste((255, 255, 255), (x - border, margin - border, x + side + border, margin + side + border))
         img.paste(tile.convert("RGB"), (x, margin))

@@ -7,6 +7,7 @@ import time
 from fastapi import Request
 from fastapi.responses import Response
 
+from ..harness import Plan
 from ..imaging import encode_all, render_spec
 from ..job import Job
 from ..responses import images_response_body, revised_prompt
@@ -35,10 +36,12 @@ def job_usage(job: Job, partial_images: int = 0, *, with_output_details: bool = 
     )
 
 
-async def images_response(request: Request, runtime: Runtime, job: Job) -> Response:
+async def images_response(request: Request, runtime: Runtime, job: Job, plan: Plan) -> Response:
     """Render the job's images and answer them as b64_json or signed URLs."""
     images = await encode_all(runtime.cache, job)
-    revised = [revised_prompt(job.prompt, job.style)] * job.n if job.spec.revised_prompt else None
+    revised = None
+    if job.spec.revised_prompt:
+        revised = [plan.revised_prompt or revised_prompt(job.prompt, job.style)] * job.n
     urls: list[str] = []
     if job.response_format == "url":
         root = base_url(request, runtime)

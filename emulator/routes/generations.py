@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from ..harness import admit
 from ..request_body import read_json_object
 from ..runtime import Runtime, get_runtime
 from ..schemas import json_body_doc, response_docs
@@ -23,4 +24,5 @@ router = APIRouter()
 async def create_image(request: Request, runtime: Runtime = Depends(get_runtime)) -> Response:
     body = await read_json_object(request, runtime.settings.max_body_bytes)
     job = validate_generation(body)
-    return await images_response(request, runtime, job)
+    plan = await admit(request, job)
+    return await images_response(request, runtime, job, plan)
