@@ -68,9 +68,7 @@ def bench_case(width: int, height: int, fmt: str, background: str, compression: 
     """One table row."""
 
     def spec(i: int) -> RenderSpec:
-        return RenderSpec(
-            "gpt-image-1", PROMPT.format(i), width, height, "high", background, fmt, compression
-        )
+        return RenderSpec("gpt-image-1", PROMPT.format(i), width, height, "high", background, fmt, compression)
 
     picture = render_image(spec(-1))
     r_best, r_med, r_size = timed(lambda i: render(spec(i)), runs)
@@ -92,8 +90,7 @@ def main() -> None:
     print(__doc__.split("Run:")[1].split("\n", 2)[2].strip())
     print(f"\n{runs} runs each; times in ms (best, median); sizes in KB\n")
     header = (
-        f"{'case':27} {'render':>13}   {'baseline':>13}   {'enc':>6}   {'ratio':>5}   {'size':>4} {'base':>4}"
-        "   <=1.3x"
+        f"{'case':27} {'render':>13}   {'baseline':>13}   {'enc':>6}   {'ratio':>5}   {'size':>4} {'base':>4}   <=1.3x"
     )
     print(header)
     print("-" * len(header))

@@ -87,9 +87,7 @@ def test_seed_is_stable_across_processes() -> None:
         "print(R('dall-e-3','x \\u00e9',1024,1792,'hd','opaque','png',100,style='vivid').seed())"
     )
     env = {**os.environ, "PYTHONHASHSEED": "random"}
-    out = {
-        subprocess.check_output([sys.executable, "-c", code], cwd=ROOT, env=env, text=True) for _ in range(2)
-    }
+    out = {subprocess.check_output([sys.executable, "-c", code], cwd=ROOT, env=env, text=True) for _ in range(2)}
     here = RenderSpec("dall-e-3", "x é", 1024, 1792, "hd", "opaque", "png", 100, style="vivid").seed()
     assert out == {f"{here}\n"}
     assert 0 <= here < 2**64
@@ -274,9 +272,7 @@ def test_edit_fully_opaque_mask_marks_nothing() -> None:
     assert right < 0.02
 
 
-@pytest.mark.parametrize(
-    "mode", ["1", "L", "LA", "P", "RGB", "RGBA", "CMYK", "I", "I;16", "F", "YCbCr", "HSV"]
-)
+@pytest.mark.parametrize("mode", ["1", "L", "LA", "P", "RGB", "RGBA", "CMYK", "I", "I;16", "F", "YCbCr", "HSV"])
 def test_edit_accepts_input_images_in_any_mode(mode: str) -> None:
     src = Image.new("RGB", (90, 60), (200, 100, 50)).convert(mode)
     mask = Image.new("LA", (90, 60), (0, 0))
