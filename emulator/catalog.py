@@ -160,6 +160,9 @@ DEFAULT_GENERATION_MODEL = "dall-e-2"
 DEFAULT_GENERATION_GPT_MODEL = "gpt-image-1"
 DEFAULT_EDIT_MODEL = "gpt-image-1.5"
 VARIATION_MODEL = "dall-e-2"
+# `/v1/images/variations` input (contract §6): a square PNG smaller than 4 MB; alpha not required.
+VARIATION_MAX_BYTES = 4 * 1024 * 1024
+VARIATION_MIME_TYPES = ("image/png",)
 
 
 def get_model(name: str) -> ModelSpec | None:

@@ -19,12 +19,14 @@ class InputImage:
     name: str  # the form part name, e.g. "image", "image[]", "mask"
     filename: str
     content_type: str
-    data: bytes
-    image: Image.Image
+    data: bytes  # what identifies the file for the render seed: uploads.py stores its sha256 digest
+    image: Image.Image  # decoded; uploads.py keeps a working copy downscaled to fit 2048x2048
+    original_size: tuple[int, int] | None = None  # (width, height) of the file when `image` is downscaled
 
     @property
     def size(self) -> tuple[int, int]:
-        return self.image.size
+        """The uploaded image's own (width, height): what usage and `size=auto` are computed from."""
+        return self.original_size or self.image.size
 
 
 @dataclass(frozen=True)

@@ -113,7 +113,7 @@ def render_image(spec: RenderSpec, inputs: Sequence[Image.Image] = (), mask: Ima
     if spec.background == "transparent":
         img.putalpha(_card_alpha(size, content))
     if spec.partial is not None:
-        img = _pixelate(img, spec.partial, spec.partial_total)
+        img = pixelate(img, spec.partial, spec.partial_total)
     return img
 
 
@@ -252,7 +252,7 @@ def _cover(img: Image.Image, size: tuple[int, int]) -> Image.Image:
     iw, ih = max(img.width, 1), max(img.height, 1)
     scale = max(w / iw, h / ih)
     cw, ch = w / scale, h / scale
-    box = ((iw - cw) / 2, (ih - ch) / 2, (iw + cw) / 2, (ih + ch) / 2)
+    box = (max(0.0, (iw - cw) / 2), max(0.0, (ih - ch) / 2), min(iw, (iw + cw) / 2), min(ih, (ih + ch) / 2))
     return img.resize(size, Image.Resampling.BILINEAR, box=box, reducing_gap=2.0)
 
 
@@ -490,7 +490,7 @@ def _font(size: int) -> FontT:
 # --- partials and encoding ---------------------------------------------------------------------------
 
 
-def _pixelate(img: Image.Image, partial: int, total: int) -> Image.Image:
+def pixelate(img: Image.Image, partial: int, total: int) -> Image.Image:
     """Coarse preview: the picture averaged over square cells, coarsest for the first partial.
 
     A stream of n partials uses the last n stages of PARTIAL_GRID, so its last partial is the finest

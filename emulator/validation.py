@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from . import errors
 from .catalog import (
+    DEFAULT_EDIT_MODEL,
     DEFAULT_GENERATION_GPT_MODEL,
     DEFAULT_GENERATION_MODEL,
+    MODELS,
+    EditRules,
     ModelSpec,
     get_model,
 )
@@ -256,3 +259,148 @@ def validate_generation(body: Mapping[str, Any]) -> Job:
     values = validate_params(body, GENERATION_PARAMS, spec)
     check_output_options(values)
     return build_job("generations", spec, values)
+
+
+# --- edits and variations (contract §5, §6) ----------------------------------------------------------
+
+T = TypeVar("T")
+INPUT_FIDELITIES = ("high", "low")  # S `InputFidelity` order
+EDIT_FORM_FILES = ("image", "image[]", "mask")  # multipart file parts (contract §5.1)
+EDIT_JSON_REFS = ("images", "mask")  # JSON image references (contract §5.2)
+VARIATION_FILES = ("image", "image[]")  # `image[]` is known so that it gets the invalid_type answer
+
+
+def _edit_rules(spec: ModelSpec) -> EditRules:
+    assert spec.edits is not None, f"{spec.name} takes no edits"
+    return spec.edits
+
+
+EDIT_QUALITY = Param(
+    "quality", "enum", values=lambda spec: _edit_rules(spec).qualities, aliases=lambda spec: spec.quality_aliases
+)
+EDIT_SIZE = Param("size", "enum", values=lambda spec: _edit_rules(spec).sizes)
+# Every edit model parses it; models without input fidelity then refuse `high` (check_input_fidelity).
+INPUT_FIDELITY = Param("input_fidelity", "enum", values=lambda spec: INPUT_FIDELITIES)
+
+# multipart/form-data edits: no `moderation`, no `style` (contract §5.1).
+EDIT_PARAMS: tuple[Param, ...] = (
+    PROMPT,
+    N,
+    EDIT_QUALITY,
+    EDIT_SIZE,
+    RESPONSE_FORMAT,
+    OUTPUT_FORMAT,
+    OUTPUT_COMPRESSION,
+    BACKGROUND,
+    INPUT_FIDELITY,
+    STREAM,
+    PARTIAL_IMAGES,
+    USER,
+    SAFETY_IDENTIFIER,
+)
+# application/json edits (GPT models only): `moderation` yes, `response_format` no (contract §5.2).
+JSON_EDIT_PARAMS: tuple[Param, ...] = (
+    PROMPT,
+    N,
+    EDIT_QUALITY,
+    EDIT_SIZE,
+    OUTPUT_FORMAT,
+    OUTPUT_COMPRESSION,
+    BACKGROUND,
+    MODERATION,
+    INPUT_FIDELITY,
+    STREAM,
+    PARTIAL_IMAGES,
+    USER,
+    SAFETY_IDENTIFIER,
+)
+VARIATION_PARAMS: tuple[Param, ...] = (N, SIZE, RESPONSE_FORMAT, USER)
+
+
+def edit_models(*, json: bool) -> tuple[str, ...]:
+    """The models `/v1/images/edits` takes, in catalog order (JSON bodies: GPT image models only)."""
+    return tuple(name for name, spec in MODELS.items() if spec.edits and (spec.is_gpt or not json))
+
+
+def variation_models() -> tuple[str, ...]:
+    return tuple(name for name, spec in MODELS.items() if spec.variations)
+
+
+def resolve_edit_model(body: Mapping[str, Any], *, json: bool) -> ModelSpec:
+    """The edit model (default gpt-image-1.5); a known model that cannot edit is an invalid_value
+    listing the ones that can (wording UNVERIFIED), an unknown one a 404 like generations."""
+    spec = resolve_model(body, lambda _: DEFAULT_EDIT_MODEL)
+    allowed = edit_models(json=json)
+    if spec.name not in allowed:
+        raise errors.invalid_value("model", spec.name, allowed)
+    return spec
+
+
+def resolve_variation_model(body: Mapping[str, Any]) -> ModelSpec:
+    """Only dall-e-2: any other name gets `Invalid value: 'x'. Value must be 'dall-e-2'.` (contract §5.3)."""
+    allowed = variation_models()
+    name = body.get("model", allowed[0])
+    if not isinstance(name, str):
+        raise errors.invalid_type("model", "a string", errors.json_type_name(name))
+    spec = get_model(name)
+    if spec is None or not spec.variations:
+        if len(allowed) == 1:
+            raise ApiError(
+                400, f"Invalid value: '{name}'. Value must be '{allowed[0]}'.", param="model", code="invalid_value"
+            )
+        raise errors.invalid_value("model", name, allowed)
+    return spec
+
+
+def refuse_unsupported(body: Mapping[str, Any], params: Sequence[Param], spec: ModelSpec, *, form: bool) -> None:
+    """unknown_parameter for every param in `body` the model does not take (off values excepted)."""
+    for key, value in body.items():
+        param = _param_named(params, key)
+        if param is not None and not param.supported_by(spec) and not _is_off_value(param, value, spec, form):
+            raise errors.unknown_parameter(key)
+
+
+def check_input_fidelity(spec: ModelSpec, values: Mapping[str, Any]) -> None:
+    """`input_fidelity=high` on a model without it (contract §11; `low`, the default, is accepted)."""
+    if values.get("input_fidelity", "low") != "low" and not _edit_rules(spec).input_fidelity:
+        raise ApiError(
+            400,
+            f"The model '{spec.name}' does not support the 'input_fidelity' parameter.",
+            type="image_generation_user_error",
+            param="input_fidelity",
+            code="invalid_input_fidelity_model",
+        )
+
+
+def validate_edit(
+    body: Mapping[str, Any], images: Callable[[ModelSpec], T], *, form: bool
+) -> tuple[ModelSpec, dict[str, Any], T]:
+    """A `/v1/images/edits` body (multipart fields with `form=True`, else the JSON object) →
+    (model, typed values, images(model)).
+
+    Order: unknown keys → model → params the model does not take → prompt → `images(spec)` (the
+    caller's structural checks of the image parts) → n → enums → cross-field rules.
+    """
+    if not form:
+        body = drop_nulls(body)
+    params = EDIT_PARAMS if form else JSON_EDIT_PARAMS
+    check_unknown_keys(body, {"model", *(EDIT_FORM_FILES if form else EDIT_JSON_REFS), *(p.name for p in params)})
+    spec = resolve_edit_model(body, json=not form)
+    refuse_unsupported(body, params, spec, form=form)
+    values = validate_params(body, params[:1], spec, form=form)
+    checked = images(spec)
+    values.update(validate_params({k: v for k, v in body.items() if k != "prompt"}, params[1:], spec, form=form))
+    check_output_options(values)
+    check_input_fidelity(spec, values)
+    return spec, values, checked
+
+
+def validate_variation(
+    body: Mapping[str, Any], images: Callable[[ModelSpec], T]
+) -> tuple[ModelSpec, dict[str, Any], T]:
+    """The multipart fields of `/v1/images/variations` → (model, typed values, images(model))."""
+    check_unknown_keys(body, {"model", *VARIATION_FILES, *(p.name for p in VARIATION_PARAMS)})
+    spec = resolve_variation_model(body)
+    refuse_unsupported(body, VARIATION_PARAMS, spec, form=True)
+    checked = images(spec)
+    return spec, validate_params(body, VARIATION_PARAMS, spec, form=True), checked

@@ -1,0 +1,81 @@
+"""POST /v1/images/edits: multipart uploads, or the JSON form with data URLs (GPT models)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from ..catalog import ModelSpec
+from ..errors import ApiError
+from ..harness import Plan, admit
+from ..job import InputImage, Job
+from ..request_body import media_type, parse_json_object, read_body
+from ..resolve import build_job
+from ..runtime import Runtime, get_runtime
+from ..schemas import json_body_doc, response_docs
+from ..uploads import decode_edit, edit_parts, json_edit_parts, read_form, unsupported_content_type
+from ..validation import validate_edit
+from .common import images_response
+
+router = APIRouter()
+
+BODY_TYPES = ("multipart/form-data", "application/json")
+
+
+@router.post(
+    "/v1/images/edits",
+    summary="Create image edit",
+    openapi_extra=json_body_doc("EditImageJsonRequest", multipart="CreateImageEditRequest"),
+    responses=response_docs(stream_event="ImageEditStreamEvent"),
+)
+async def create_image_edit(request: Request, runtime: Runtime = Depends(get_runtime)) -> Response:
+    limit = runtime.settings.max_body_bytes
+    kind = media_type(request)
+    if kind == "multipart/form-data":
+        async with read_form(request, limit) as form:
+            spec, values, parts = validate_edit(form.body, lambda spec: edit_parts(form, spec), form=True)
+            inputs, mask = await run_in_threadpool(decode_edit, spec, parts)
+    elif kind == "application/json" or kind.endswith("+json"):
+        body = parse_json_object(await read_body(request, limit))
+        spec, values, parts = validate_edit(body, lambda spec: json_edit_parts(body, spec), form=False)
+        inputs, mask = await run_in_threadpool(decode_edit, spec, parts)
+    else:
+        raise unsupported_content_type(kind, BODY_TYPES)
+    job = edit_job(spec, values, inputs, mask)
+    plan = await admit(request, job)
+    if job.stream:
+        return await _stream(request, runtime, job, plan)
+    return await images_response(request, runtime, job, plan)
+
+
+def edit_job(spec: ModelSpec, values: dict[str, Any], inputs: tuple[InputImage, ...], mask: InputImage | None) -> Job:
+    """The edit's Job: sizes, qualities and default size from the model's edit rules."""
+    rules = spec.edits
+    assert rules is not None
+    return build_job(
+        "edits",
+        spec,
+        values,
+        sizes=rules.sizes,
+        qualities=rules.qualities,
+        default_size=rules.default_size,
+        inputs=inputs,
+        mask=mask,
+    )
+
+
+async def _stream(request: Request, runtime: Runtime, job: Job, plan: Plan) -> Response:
+    """`image_edit.*` events through the streaming module (imported lazily: it lands separately)."""
+    try:
+        from ..streaming import stream_response
+    except ImportError as exc:
+        raise ApiError(
+            400,
+            "Streaming is not available in this build of the emulator; send the edit without 'stream'.",
+            param="stream",
+            code="unsupported_parameter",
+        ) from exc
+    return await stream_response(request, runtime, job, plan)

@@ -1,0 +1,36 @@
+"""POST /v1/images/variations (dall-e-2): one square PNG in, n recoloured variants out."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from ..harness import admit
+from ..request_body import media_type
+from ..resolve import build_job
+from ..runtime import Runtime, get_runtime
+from ..schemas import json_body_doc, response_docs
+from ..uploads import decode_variation, read_form, unsupported_content_type, variation_part
+from ..validation import validate_variation
+from .common import images_response
+
+router = APIRouter()
+
+
+@router.post(
+    "/v1/images/variations",
+    summary="Create image variation",
+    openapi_extra=json_body_doc("", multipart="CreateImageVariationRequest"),
+    responses=response_docs(),
+)
+async def create_image_variation(request: Request, runtime: Runtime = Depends(get_runtime)) -> Response:
+    kind = media_type(request)
+    if kind != "multipart/form-data":
+        raise unsupported_content_type(kind, ("multipart/form-data",))
+    async with read_form(request, runtime.settings.max_body_bytes) as form:
+        spec, values, part = validate_variation(form.body, lambda spec: variation_part(form, spec))
+        image = await run_in_threadpool(decode_variation, part)
+    job = build_job("variations", spec, values, inputs=(image,))
+    plan = await admit(request, job)
+    return await images_response(request, runtime, job, plan)

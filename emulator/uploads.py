@@ -1,0 +1,542 @@
+"""Input images of edits and variations: multipart parsing, JSON image references, per-model file rules.
+
+Three steps, in the order the routes call them:
+
+1. `read_form` parses a multipart body with bounded memory: text parts in memory (the whole body is
+   capped by `max_body_bytes`, refused with 413 as soon as it grows past it), files spooled to
+   temporary files that are closed (deleted) when the `async with` block ends, whatever happens.
+   `json_edit_parts` does the same job for the JSON form of edits (`images: [{"image_url": "data:..."}]`).
+2. `edit_parts` / `variation_part` / `json_edit_parts` are the cheap structural checks that run inside
+   validation (between `prompt` and `n`, contract §11): which parts exist, how many, their declared
+   MIME type and byte size. They return `FilePart`s, not decoded yet.
+3. `decode_edit` / `decode_variation` (blocking: run them in the threadpool) read each file once to
+   digest it, decode it with Pillow and apply the model's image rules (contract §5.3). What is kept is
+   an `InputImage` holding the sha256 digest (the render seed needs nothing else) and a working copy
+   downscaled to fit `WORKING_BOX`, so memory stays bounded by the number of inputs, not their size.
+
+Wording marked UNVERIFIED below is the emulator's own choice where no source shows the real message.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+from urllib.parse import unquote_to_bytes
+
+from fastapi import Request
+from PIL import Image
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+
+from . import errors
+from .catalog import VARIATION_MAX_BYTES, VARIATION_MIME_TYPES, EditRules, ModelSpec
+from .errors import ApiError
+from .job import InputImage
+from .request_body import body_too_large
+
+MAX_FILES = 64  # file parts parsed at all; more than the model's limit (16) gets the array_above_max_length error
+MAX_FIELDS = 100  # text parts
+MAX_INPUT_PIXELS = 50_000_000  # emulator policy: bigger images are refused before being decoded
+MAX_ASPECT_RATIO = 20  # emulator policy: long side at most 20x the short side (usage stays sane)
+WORKING_BOX = 2048  # decoded inputs are kept downscaled to fit this box (outputs are at most 1536 px)
+MAX_IMAGE_URL_CHARS = 20_971_520  # S `ImageRefParam.image_url.maxLength`
+ALPHA_MODES = ("RGBA", "LA", "L")  # dall-e-2 inputs without a mask, and every mask (contract §5.3)
+MASK_MIME_TYPES = ("image/png",)
+OCTET_STREAM = "application/octet-stream"
+MIME_BY_FORMAT = {"PNG": "image/png", "JPEG": "image/jpeg", "MPO": "image/jpeg", "WEBP": "image/webp"}
+CHUNK = 1024 * 1024
+
+
+# --- rules ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileRules:
+    """What one uploaded file must be, derived from the catalog."""
+
+    max_bytes: int
+    mime_types: tuple[str, ...]
+    square: bool = False  # width == height (dall-e-2)
+    modes: tuple[str, ...] = ()  # Pillow modes accepted; () = any
+    legacy: bool = False  # dall-e-2 wording: "Uploaded image must be a PNG and less than 4 MB."
+    role: str = "input"  # "input" | "mask", as in "Invalid input image - ..."
+
+
+def edit_file_rules(rules: EditRules, *, has_mask: bool) -> tuple[FileRules, FileRules]:
+    """(rules for each input image, rules for the mask) of one edit request."""
+    legacy = rules.square_png_with_alpha
+    image = FileRules(
+        max_bytes=rules.max_bytes,
+        mime_types=rules.mime_types,
+        square=rules.square_png_with_alpha,
+        modes=ALPHA_MODES if rules.square_png_with_alpha and not has_mask else (),
+        legacy=legacy,
+    )
+    mask = FileRules(
+        max_bytes=rules.max_bytes, mime_types=MASK_MIME_TYPES, modes=ALPHA_MODES, legacy=legacy, role="mask"
+    )
+    return image, mask
+
+
+VARIATION_RULES = FileRules(max_bytes=VARIATION_MAX_BYTES, mime_types=VARIATION_MIME_TYPES, square=True, legacy=True)
+
+
+# --- multipart parsing ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Form:
+    """A parsed multipart body: every part in order (text parts as str, file parts as UploadFile)."""
+
+    items: list[tuple[str, str | UploadFile]]
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """name → value for validation (a repeated name keeps its last value)."""
+        return dict(self.items)
+
+    def parts(self, *names: str) -> list[tuple[str, str | UploadFile]]:
+        return [(name, value) for name, value in self.items if name in names]
+
+
+async def _limited(request: Request, limit: int) -> AsyncIterator[bytes]:
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise body_too_large(limit)
+        yield chunk
+
+
+@asynccontextmanager
+async def read_form(request: Request, limit: int) -> AsyncIterator[Form]:
+    """The multipart body of `request`; its temporary files are deleted when the block exits."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise body_too_large(limit)
+    parser = MultiPartParser(
+        request.headers, _limited(request, limit), max_files=MAX_FILES, max_fields=MAX_FIELDS, max_part_size=limit
+    )
+    try:
+        form = await parser.parse()  # closes its temporary files itself when it fails
+    except MultiPartException as exc:
+        raise ApiError(
+            400,
+            f"Could not parse the multipart/form-data body: {exc.message} "
+            "Send the parameters as multipart/form-data fields and the images as file parts.",
+        ) from exc
+    try:
+        yield Form(list(form.multi_items()))
+    finally:
+        await form.close()
+
+
+# --- file parts (structural checks, inside validation) ----------------------------------------------------
+
+
+@dataclass
+class FilePart:
+    """One input file, located and checked for type and size but not read yet."""
+
+    label: str  # how messages name it: 'image', 'image[0]', 'images[0]', 'mask'
+    name: str  # multipart part name or JSON key: image, image[], mask, images
+    filename: str
+    content_type: str  # declared media type, lower case, without parameters
+    size: int | None  # bytes, when known before reading
+    open: Callable[[], BinaryIO]
+
+
+@dataclass
+class EditParts:
+    images: list[FilePart]
+    mask: FilePart | None
+
+
+def _media_type(value: str | None) -> str:
+    return (value or OCTET_STREAM).split(";")[0].strip().lower() or OCTET_STREAM
+
+
+def _upload_part(label: str, name: str, upload: UploadFile) -> FilePart:
+    return FilePart(
+        label=label,
+        name=name,
+        filename=upload.filename or "",
+        content_type=_media_type(upload.content_type),
+        size=upload.size,
+        open=lambda: upload.file,  # type: ignore[return-value]
+    )
+
+
+def _check_declared(part: FilePart, rules: FileRules) -> None:
+    """Declared MIME type, then size when it is already known (contract §5.1, §5.3)."""
+    if part.content_type not in rules.mime_types:
+        raise unsupported_mimetype(part.label, part.content_type, rules.mime_types)
+    if part.size is not None and part.size >= rules.max_bytes:
+        raise file_too_large(part, part.size, rules)
+
+
+def _file_parts(form: Form, *, max_images: int, array_allowed: bool) -> list[tuple[str, str, str | UploadFile]]:
+    """(label, part name, value) of every `image` / `image[]` part, or the structural error."""
+    found = form.parts("image", "image[]")
+    if not found:
+        raise errors.missing_parameter("image")
+    if not array_allowed and (len(found) > 1 or found[0][0] == "image[]"):
+        raise errors.invalid_type("image", "a file", "an array")
+    if len(found) > max_images:
+        raise array_too_long("image", max_images, len(found))
+    single = len(found) == 1 and found[0][0] == "image"
+    labelled = [("image" if single else f"image[{i}]", name, value) for i, (name, value) in enumerate(found)]
+    for label, _, value in labelled:
+        if not isinstance(value, UploadFile):
+            raise errors.invalid_type(label, "a file", errors.json_type_name(value))
+    return labelled
+
+
+def edit_parts(form: Form, spec: ModelSpec) -> EditParts:
+    """The image and mask parts of a multipart edit for `spec`, type- and size-checked."""
+    rules = spec.edits
+    assert rules is not None
+    found = _file_parts(form, max_images=rules.max_images, array_allowed=rules.array_allowed)
+    images = [_upload_part(label, name, value) for label, name, value in found]  # type: ignore[arg-type]
+    masks = form.parts("mask")
+    if len(masks) > 1:
+        raise errors.invalid_type("mask", "a file", "an array")
+    mask = None
+    if masks:
+        value = masks[0][1]
+        if not isinstance(value, UploadFile):
+            raise errors.invalid_type("mask", "a file", errors.json_type_name(value))
+        mask = _upload_part("mask", "mask", value)
+    image_rules, mask_rules = edit_file_rules(rules, has_mask=mask is not None)
+    for part in images:
+        _check_declared(part, image_rules)
+    if mask is not None:
+        _check_declared(mask, mask_rules)
+    return EditParts(images, mask)
+
+
+def variation_part(form: Form, spec: ModelSpec) -> FilePart:
+    """The single `image` part of a variation request, type- and size-checked."""
+    ((label, name, value),) = _file_parts(form, max_images=1, array_allowed=False)
+    part = _upload_part(label, name, value)  # type: ignore[arg-type]
+    _check_declared(part, VARIATION_RULES)
+    return part
+
+
+# --- JSON image references (contract §5.2) -----------------------------------------------------------------
+
+
+def json_edit_parts(body: dict[str, Any], spec: ModelSpec) -> EditParts:
+    """`images` (1..16 `{"image_url": ...}`) and `mask` of a JSON edit; only data URLs are accepted."""
+    rules = spec.edits
+    assert rules is not None
+    refs = body.get("images")  # JSON null means omitted
+    if refs is None:
+        raise errors.missing_parameter("images")
+    if not isinstance(refs, list):
+        raise errors.invalid_type("images", "an array", errors.json_type_name(refs))
+    if not refs:
+        raise ApiError(
+            400,
+            "Invalid 'images': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+            param="images",
+            code="empty_array",
+        )
+    if len(refs) > rules.max_images:
+        raise array_too_long("images", rules.max_images, len(refs))
+    images = [_json_ref(f"images[{i}]", "images", ref) for i, ref in enumerate(refs)]
+    mask = _json_ref("mask", "mask", body["mask"]) if body.get("mask") is not None else None
+    image_rules, mask_rules = edit_file_rules(rules, has_mask=mask is not None)
+    for part in images:
+        _check_declared(part, image_rules)
+    if mask is not None:
+        _check_declared(mask, mask_rules)
+    return EditParts(images, mask)
+
+
+def _json_ref(label: str, name: str, ref: Any) -> FilePart:
+    """One `ImageRefParam`: exactly one of image_url / file_id, and only data URLs are resolved."""
+    if not isinstance(ref, dict):
+        raise errors.invalid_type(label, "an object", errors.json_type_name(ref))
+    for key in ref:
+        if key not in ("image_url", "file_id"):
+            raise errors.unknown_parameter(f"{label}.{key}")
+    ref = {k: v for k, v in ref.items() if v is not None}
+    if "image_url" in ref and "file_id" in ref:
+        raise ApiError(
+            400,
+            f"Invalid '{label}': expected exactly one of 'image_url' or 'file_id', but got both.",
+            param=label,
+            code="invalid_value",
+        )
+    if "file_id" in ref:
+        file_id = ref["file_id"]
+        if not isinstance(file_id, str):
+            raise errors.invalid_type(f"{label}.file_id", "a string", errors.json_type_name(file_id))
+        raise not_fetched(f"{label}.file_id", "file_id references (Files API uploads)")
+    if "image_url" not in ref:
+        raise errors.missing_parameter(f"{label}.image_url")
+    url = ref["image_url"]
+    param = f"{label}.image_url"
+    if not isinstance(url, str):
+        raise errors.invalid_type(param, "a string", errors.json_type_name(url))
+    if len(url) > MAX_IMAGE_URL_CHARS:
+        raise errors.string_too_long(param, MAX_IMAGE_URL_CHARS, len(url))
+    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    if scheme in ("http", "https"):
+        raise not_fetched(param, "remote image URLs")
+    if scheme != "data":
+        raise invalid_image_url(param, "expected a base64 data URL such as 'data:image/png;base64,iVBORw0...'")
+    return _data_url_part(label, name, param, url)
+
+
+def _data_url_part(label: str, name: str, param: str, url: str) -> FilePart:
+    header, comma, payload = url[5:].partition(",")
+    if not comma:
+        raise invalid_image_url(param, "a data URL needs a ',' between its header and its data")
+    fields = [f.strip() for f in header.split(";")]
+    is_base64 = fields[-1].lower() == "base64"
+    content_type = _media_type(fields[0] or "text/plain")
+
+    def decoded() -> BinaryIO:
+        try:
+            if is_base64:
+                return io.BytesIO(base64.b64decode("".join(payload.split()), validate=True))
+            return io.BytesIO(unquote_to_bytes(payload))
+        except (binascii.Error, ValueError) as exc:
+            raise invalid_image_url(param, "the data URL's base64 payload could not be decoded") from exc
+
+    estimate = len(payload.rstrip("=")) * 3 // 4 if is_base64 else None  # refused early when clearly too big
+    return FilePart(label, name, "", content_type, estimate, decoded)
+
+
+# --- decoding (blocking: run in the threadpool) -----------------------------------------------------------
+
+
+def decode_edit(spec: ModelSpec, parts: EditParts) -> tuple[tuple[InputImage, ...], InputImage | None]:
+    """Decode and check every input image and the mask of an edit (contract §5.3)."""
+    assert spec.edits is not None
+    image_rules, mask_rules = edit_file_rules(spec.edits, has_mask=parts.mask is not None)
+    inputs = tuple(decode(part, image_rules, index) for index, part in enumerate(parts.images))
+    if parts.mask is None:
+        return inputs, None
+    mask = decode(parts.mask, mask_rules, 0)
+    if mask.size != inputs[0].size:
+        raise mask_size_mismatch(inputs[0].size, mask.size)
+    return inputs, mask
+
+
+def decode_variation(part: FilePart) -> InputImage:
+    return decode(part, VARIATION_RULES, 0)
+
+
+def decode(part: FilePart, rules: FileRules, index: int) -> InputImage:
+    """Read `part` once (digest + size), decode it fully, apply `rules`, keep a bounded working copy."""
+    source = part.open()
+    source.seek(0)
+    digest, size = _digest(source)
+    if size >= rules.max_bytes:
+        raise file_too_large(part, size, rules)
+    source.seek(0)
+    try:
+        img = Image.open(source)
+    except Image.DecompressionBombError as exc:
+        raise too_many_pixels(part, rules, None) from exc
+    except Exception as exc:  # Pillow raises many types (OSError, SyntaxError, ValueError, struct.error...)
+        raise undecodable(part, rules, index) from exc
+    try:
+        if MIME_BY_FORMAT.get(img.format or "") not in rules.mime_types:
+            raise undecodable(part, rules, index)
+        _check_image(part, rules, img)
+        original = img.size
+        working = _working_copy(img)
+    except ApiError:
+        raise
+    except Exception as exc:
+        raise undecodable(part, rules, index) from exc
+    finally:
+        img.close()
+    return InputImage(
+        name=part.name,
+        filename=part.filename,
+        content_type=part.content_type,
+        data=digest,
+        image=working,
+        original_size=original,
+    )
+
+
+def _digest(source: BinaryIO) -> tuple[bytes, int]:
+    digest, size = hashlib.sha256(), 0
+    while chunk := source.read(CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.digest(), size
+
+
+def _check_image(part: FilePart, rules: FileRules, img: Image.Image) -> None:
+    """Header-level rules (nothing decoded yet): pixel count, aspect ratio, square, mode."""
+    width, height = img.size
+    if width < 1 or height < 1 or width * height > MAX_INPUT_PIXELS:
+        raise too_many_pixels(part, rules, (width, height))
+    if max(width, height) > MAX_ASPECT_RATIO * min(width, height):
+        raise ApiError(
+            400,
+            f"Invalid {rules.role} image - expected an aspect ratio of at most {MAX_ASPECT_RATIO}:1, "
+            f"got {width}x{height} instead.",
+            param=part.label,
+            code="invalid_image_dimensions",
+        )
+    if rules.square and width != height:
+        raise ApiError(
+            400,
+            f"Invalid {rules.role} image - expected an image with equal width and height, "
+            f"got {width}x{height} instead.",
+            param=part.label,
+            code="invalid_image_dimensions",
+        )
+    if rules.modes and img.mode not in rules.modes:
+        raise ApiError(
+            400,
+            f"Invalid {rules.role} image - format must be in {list(rules.modes)}, got {img.mode}.",
+            param=part.label,
+            code="invalid_image_format",
+        )
+
+
+def _working_copy(img: Image.Image) -> Image.Image:
+    """Fully decode `img` and return a detached copy in a common mode that fits WORKING_BOX."""
+    width, height = img.size
+    scale = min(1.0, WORKING_BOX / max(width, height))
+    target = (max(1, round(width * scale)), max(1, round(height * scale)))
+    if img.format in ("JPEG", "MPO") and scale < 1:
+        img.draft(img.mode, target)  # JPEG decodes at 1/2, 1/4 or 1/8 scale directly: less memory
+    img.load()  # the whole file really decoded: truncated or corrupt data fails here
+    out = _common_mode(img)
+    if out.size != target:
+        out = out.resize(target, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return out.copy() if out is img else out
+
+
+def _common_mode(img: Image.Image) -> Image.Image:
+    """1/L/LA/RGB/RGBA as they are; palette and premultiplied modes to RGBA; 16/32-bit grey to L."""
+    if img.mode in ("1", "L", "LA", "RGB", "RGBA"):
+        return img
+    if img.mode.startswith(("I", "F")):
+        grey = img.convert("F")
+        high = grey.getextrema()[1]
+        factor = 255 / high if isinstance(high, (int, float)) and high > 255 else 1
+        return grey.point(lambda v: v * factor).convert("L")
+    if img.mode in ("P", "PA", "La", "RGBa") or "transparency" in img.info:
+        return img.convert("RGBA")
+    return img.convert("RGB")
+
+
+# --- errors ------------------------------------------------------------------------------------------------
+
+
+def unsupported_mimetype(label: str, content_type: str, supported: Sequence[str]) -> ApiError:
+    """Contract §5.1 (third-party): the declared part type, not the bytes."""
+    return ApiError(
+        400,
+        f"Invalid file '{label}': unsupported mimetype ('{content_type}'). "
+        f"Supported file formats are {errors.quote_list(supported)}.",
+        param=label,
+        code="unsupported_file_mimetype",
+    )
+
+
+def array_too_long(name: str, limit: int, count: int) -> ApiError:
+    """More than 16 images. UNVERIFIED: OpenAI's usual wording for arrays."""
+    return ApiError(
+        400,
+        f"Invalid '{name}': array too long. Expected an array with maximum length {limit}, "
+        f"but got an array with length {count} instead.",
+        param=name,
+        code="array_above_max_length",
+    )
+
+
+def _legacy_format_error(part: FilePart) -> ApiError:
+    """dall-e-2, contract §5.3 (third-party): not a PNG, or 4 MB or more."""
+    return ApiError(
+        400, "Uploaded image must be a PNG and less than 4 MB.", param=part.label, code="invalid_image_format"
+    )
+
+
+def file_too_large(part: FilePart, size: int, rules: FileRules) -> ApiError:
+    if rules.legacy:
+        return _legacy_format_error(part)
+    limit_mb = rules.max_bytes // (1024 * 1024)
+    return ApiError(  # UNVERIFIED wording
+        400,
+        f"Invalid file '{part.label}': the file is {size} bytes; each image must be smaller than {limit_mb} MB.",
+        param=part.label,
+        code="image_too_large",
+    )
+
+
+def undecodable(part: FilePart, rules: FileRules, index: int) -> ApiError:
+    """The bytes are not an image of an accepted format (wording UNVERIFIED for GPT models)."""
+    if rules.legacy:
+        return _legacy_format_error(part)
+    what = "the mask" if rules.role == "mask" else f"image {index + 1}"
+    return ApiError(
+        400,
+        f"Invalid image file or mode for {what}, please check your image file.",
+        param=part.label,
+        code="invalid_image_file",
+    )
+
+
+def too_many_pixels(part: FilePart, rules: FileRules, size: tuple[int, int] | None) -> ApiError:
+    """Emulator policy; `size` is None when Pillow's decompression-bomb guard refused the header."""
+    got = f"{size[0]}x{size[1]}" if size else "an image far larger than that (refused as a decompression bomb)"
+    return ApiError(
+        400,
+        f"Invalid {rules.role} image - expected an image with at most {MAX_INPUT_PIXELS} pixels, got {got} instead.",
+        param=part.label,
+        code="invalid_image_dimensions",
+    )
+
+
+def mask_size_mismatch(image: tuple[int, int], mask: tuple[int, int]) -> ApiError:
+    """UNVERIFIED wording (contract §14)."""
+    return ApiError(
+        400,
+        f"Invalid mask image - expected an image with the same width and height as the input image "
+        f"({image[0]}x{image[1]}), got {mask[0]}x{mask[1]} instead.",
+        param="mask",
+        code="invalid_image_dimensions",
+    )
+
+
+def not_fetched(param: str, what: str) -> ApiError:
+    """JSON edits: the emulator is offline and resolves only inline data URLs."""
+    return ApiError(
+        400,
+        f"Invalid '{param}': this emulator does not fetch {what}. Send the image inline as a base64 data URL "
+        "('data:image/png;base64,...') or upload it with multipart/form-data.",
+        param=param,
+        code="unsupported_image_reference",
+    )
+
+
+def invalid_image_url(param: str, detail: str) -> ApiError:
+    return ApiError(400, f"Invalid '{param}': {detail}.", param=param, code="invalid_image_url")
+
+
+def unsupported_content_type(kind: str, accepted: Sequence[str]) -> ApiError:
+    """The request is neither of the body types the endpoint takes."""
+    return ApiError(
+        400,
+        f"Invalid Content-Type header ({kind or 'none'}): this endpoint expects {errors.quote_list(accepted, 'or')}. "
+        "Send the image files and parameters as multipart/form-data fields.",
+        code="invalid_content_type",
+    )
