@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from emulator.server_process import EmulatorProcess, free_port, wait_healthy  # noqa: E402
+from emulator.server_process import EmulatorProcess, free_port, wait_healthy
 
 BODY = {"model": "gpt-image-1", "prompt": "a lighthouse on a cliff", "size": "1024x1024", "quality": "low"}
 HEADERS = {"Authorization": "Bearer bench"}
@@ -57,7 +57,9 @@ def main() -> None:
         body_file.write(body)
         body_file.flush()
         port = free_port()
-        bare = subprocess.Popen([sys.executable, str(Path(__file__).with_name("bare_app.py")), body_file.name, str(port)])
+        bare = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("bare_app.py")), body_file.name, str(port)]
+        )
         try:
             wait_healthy(f"http://127.0.0.1:{port}", process=bare)
             baseline = asyncio.run(hammer(f"http://127.0.0.1:{port}", args.requests, args.concurrency))

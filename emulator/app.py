@@ -14,15 +14,23 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
 from .errors import ApiError, invalid_url, method_not_allowed, server_error
-from .middleware import AuthMiddleware, OpenAIHeadersMiddleware
-from .routes import files, generations, health
+from .middleware import AuthMiddleware, HarnessMiddleware, OpenAIHeadersMiddleware
+from .routes import admin, edits, files, generations, health, variations
 from .runtime import Runtime
 from .schemas import add_components
 from .settings import Settings
 
 log = logging.getLogger("emulator")
 
-EXPOSED_HEADERS = ["x-request-id", "openai-processing-ms", "openai-version", "retry-after", "retry-after-ms"]
+EXPOSED_HEADERS = [
+    "x-request-id",
+    "openai-processing-ms",
+    "openai-version",
+    "retry-after",
+    "retry-after-ms",
+    "x-should-retry",
+    *(f"x-ratelimit-{what}-{unit}" for what in ("limit", "remaining", "reset") for unit in ("requests", "images")),
+]
 
 
 def error_response(error: ApiError) -> JSONResponse:
@@ -59,15 +67,18 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """The ASGI app. Without `settings`, they are read from EMULATOR_* env vars."""
+    """The ASGI app. Without `settings`, they are read from EMULATOR_* env vars.
+
+    Raises FixturesError when the fixtures directory is unusable.
+    """
     settings = settings or Settings()
     app = FastAPI(
         title="images-emulator",
         version=__version__,
         description="Local emulator of the OpenAI Images API.",
     )
-    app.state.runtime = Runtime.from_settings(settings)
-    for router in (health.router, generations.router, files.router):
+    app.state.runtime = runtime = Runtime.from_settings(settings)
+    for router in (health.router, generations.router, edits.router, variations.router, files.router, admin.router):
         app.include_router(router)
 
     app.add_exception_handler(ApiError, _api_error)
@@ -76,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(Exception, _unexpected_error)
 
     app.add_middleware(AuthMiddleware, api_key=settings.api_key)
+    app.add_middleware(HarnessMiddleware, runtime=runtime)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],

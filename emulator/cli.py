@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import uvicorn
 from pydantic import ValidationError
 
+from .fixtures import FixturesError, load_fixtures
 from .settings import Settings
 
 ENV_PREFIX = "EMULATOR_"
@@ -48,8 +49,18 @@ def load_settings(argv: Sequence[str] | None = None) -> Settings:
         sys.exit("images-emulator: invalid configuration\n" + "\n".join(lines))
 
 
+def check_fixtures(settings: Settings) -> None:
+    """Fail fast, with the file and line, on a bad fixtures directory (before any worker starts)."""
+    if settings.fixtures is not None:
+        try:
+            load_fixtures(settings.fixtures)
+        except FixturesError as exc:
+            sys.exit(f"images-emulator: invalid fixtures: {exc}")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     settings = load_settings(argv)
+    check_fixtures(settings)
     uvicorn.run(
         "emulator.app:create_app",
         factory=True,

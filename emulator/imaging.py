@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import io
+from typing import TYPE_CHECKING
 
+from PIL import Image
 from starlette.concurrency import run_in_threadpool
 
+from .fixtures import convert
 from .image_cache import ImageCache
 from .job import Job
-from .render import RenderSpec, render
+from .render import RenderSpec, pixelate, render
+from .render import encode as encode_picture
+
+if TYPE_CHECKING:
+    from .harness import Plan
 
 KIND_BY_ENDPOINT = {"generations": "generation", "edits": "edit", "variations": "variation"}
 
@@ -50,7 +58,38 @@ def encode(cache: ImageCache, job: Job, spec: RenderSpec) -> bytes:
     return cache.get_or_create(spec, lambda: render(spec, inputs, mask))
 
 
-async def encode_all(cache: ImageCache, job: Job) -> list[bytes]:
-    """The job's n final images, rendered in the threadpool."""
+async def encode_all(cache: ImageCache, job: Job, plan: Plan | None = None) -> list[bytes]:
+    """The job's n final images, rendered in the threadpool (the plan's fixture image n times, if any)."""
+    if plan is not None and plan.fixture_image is not None:
+        return [plan.fixture_image] * job.n
     specs = [render_spec(job, i) for i in range(job.n)]
     return await run_in_threadpool(lambda: [encode(cache, job, spec) for spec in specs])
+
+
+def fixture_bytes(
+    cache: ImageCache, source: bytes, width: int, height: int, output_format: str, compression: int, background: str
+) -> bytes:
+    """A fixture image converted to the given size and format, cached (blocking: call off the loop)."""
+    digest = hashlib.sha256(source).hexdigest()
+    key = ("fixture", digest, width, height, output_format, compression, background)
+    return cache.get_or_create(key, lambda: convert(source, width, height, output_format, compression, background))
+
+
+def fixture_image(cache: ImageCache, source: bytes, job: Job) -> bytes:
+    """`source` as the job's final image (same size, format, compression and background)."""
+    return fixture_bytes(
+        cache, source, job.width, job.height, job.output_format, job.output_compression, job.background
+    )
+
+
+def partial_from_image(data: bytes, job: Job, partial: int) -> bytes:
+    """The `partial`-th preview of an already encoded final image (e.g. a canned fixture image).
+
+    Pixelated like rendered partials (render's cell grid), at the image's own size, in the job's format.
+    Blocking: call off the loop.
+    """
+    with Image.open(io.BytesIO(data)) as source:
+        has_alpha = source.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in source.info
+        img = source.convert("RGBA" if has_alpha else "RGB")
+    preview = pixelate(img, partial, job.partial_images)
+    return encode_picture(preview, job.output_format, job.output_compression)

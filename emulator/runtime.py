@@ -1,4 +1,9 @@
-"""The per-process objects every route shares (settings, image cache, URL signer)."""
+"""The per-process objects every route shares: settings, image cache, URL signer and the test harness
+state (journal, scheduled faults, fixtures, rate limiter, latency mode).
+
+The harness state is in memory, per process: with `--workers` > 1 each worker has its own journal,
+fault rules and rate-limit counters (use one worker when tests rely on them).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,12 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
+from .faults import FaultBook
+from .fixtures import Fixtures, load_fixtures
 from .image_cache import ImageCache
+from .journal import Journal
+from .latency import LatencyMode, parse_latency
+from .ratelimit import RateLimiter
 from .settings import Settings
 from .urls import UrlSigner
 
@@ -17,13 +27,24 @@ class Runtime:
     settings: Settings
     cache: ImageCache
     signer: UrlSigner
+    journal: Journal
+    faults: FaultBook
+    limiter: RateLimiter
+    latency: LatencyMode
+    fixtures: Fixtures | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
+        """Raises FixturesError when --fixtures names a bad directory or file."""
         return cls(
             settings=settings,
             cache=ImageCache(settings.cache_bytes),
             signer=UrlSigner(settings.url_secret or secrets.token_hex(32), settings.url_ttl_seconds),
+            journal=Journal(settings.journal_size),
+            faults=FaultBook(),
+            limiter=RateLimiter(settings.rate_limit_rpm, settings.rate_limit_ipm),
+            latency=parse_latency(settings.latency),
+            fixtures=load_fixtures(settings.fixtures) if settings.fixtures else None,
         )
 
 

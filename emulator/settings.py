@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
@@ -40,3 +40,19 @@ class Settings(BaseSettings):
     rate_limit_rpm: int | None = Field(None, ge=1, description="Requests per minute per API key.")
     rate_limit_ipm: int | None = Field(None, ge=1, description="Images per minute per API key.")
     journal_size: int = Field(1000, ge=0, description="How many requests the journal keeps.")
+    fault_retry_after: float = Field(
+        0.02,
+        ge=0,
+        description="Retry-After (seconds) of rate_limit faults that set none (sent as retry-after-ms too).",
+    )
+    fault_hold_seconds: float = Field(
+        30.0, ge=0, description="How long a `timeout` fault holds the response unless it sets hold_seconds."
+    )
+
+    @field_validator("latency")
+    @classmethod
+    def _check_latency(cls, value: str) -> str:
+        from .latency import parse_latency
+
+        parse_latency(value)
+        return value.strip().lower()

@@ -7,7 +7,7 @@ import time
 from fastapi import Request
 from fastapi.responses import Response
 
-from ..harness import Plan
+from ..harness import Plan, TruncatedResponse, hold
 from ..imaging import encode_all, render_spec
 from ..job import Job
 from ..responses import images_response_body, revised_prompt
@@ -37,8 +37,9 @@ def job_usage(job: Job, partial_images: int = 0, *, with_output_details: bool = 
 
 
 async def images_response(request: Request, runtime: Runtime, job: Job, plan: Plan) -> Response:
-    """Render the job's images and answer them as b64_json or signed URLs."""
-    images = await encode_all(runtime.cache, job)
+    """Render the job's images and answer them as b64_json or signed URLs, after the plan's latency."""
+    started = time.perf_counter()
+    images = await encode_all(runtime.cache, job, plan)
     revised = None
     if job.spec.revised_prompt:
         revised = [plan.revised_prompt or revised_prompt(job.prompt, job.style)] * job.n
@@ -56,4 +57,9 @@ async def images_response(request: Request, runtime: Runtime, job: Job, plan: Pl
         usage=job_usage(job),
         revised_prompts=revised,
     )
+    remaining = plan.latency_s - (time.perf_counter() - started)
+    if remaining > 0:
+        await hold(request, remaining)
+    if plan.disconnect:
+        return TruncatedResponse(body, media_type="application/json")
     return Response(body, media_type="application/json")

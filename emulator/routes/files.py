@@ -7,6 +7,8 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import ApiError
+from ..faults import Target
+from ..imaging import fixture_bytes
 from ..render import RenderSpec, render
 from ..runtime import Runtime, get_runtime
 from ..urls import URL_PREFIX
@@ -14,13 +16,30 @@ from ..urls import URL_PREFIX
 router = APIRouter()
 
 MEDIA_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+PATH_BY_KIND = {
+    "generation": "/v1/images/generations",
+    "edit": "/v1/images/edits",
+    "variation": "/v1/images/variations",
+}
+
+
+def fixture_source(runtime: Runtime, spec: RenderSpec) -> bytes | None:
+    """The fixture image the request behind `spec` was answered with (fixtures match deterministically)."""
+    if runtime.fixtures is None or spec.partial is not None:
+        return None
+    rule = runtime.fixtures.match(Target(PATH_BY_KIND.get(spec.kind, ""), spec.model, "", spec.prompt))
+    return rule.image if rule is not None and rule.error is None else None
 
 
 @router.get(URL_PREFIX + "{token}", summary="Image behind a signed URL", response_class=Response)
 async def image_file(token: str, runtime: Runtime = Depends(get_runtime)) -> Response:
     token, _, _extension = token.rpartition(".")
     spec = RenderSpec(**runtime.signer.verify(token))
-    if spec.kind == "generation":
+    source = fixture_source(runtime, spec)
+    if source is not None:
+        args = (spec.width, spec.height, spec.output_format, spec.output_compression, spec.background)
+        data = await run_in_threadpool(fixture_bytes, runtime.cache, source, *args)
+    elif spec.kind == "generation":
         data = await run_in_threadpool(runtime.cache.get_or_create, spec, lambda: render(spec))
     else:
         data = runtime.cache.get(spec)

@@ -9,6 +9,7 @@ from ..harness import admit
 from ..request_body import read_json_object
 from ..runtime import Runtime, get_runtime
 from ..schemas import json_body_doc, response_docs
+from ..streaming import stream_response
 from ..validation import validate_generation
 from .common import images_response
 
@@ -25,4 +26,6 @@ async def create_image(request: Request, runtime: Runtime = Depends(get_runtime)
     body = await read_json_object(request, runtime.settings.max_body_bytes)
     job = validate_generation(body)
     plan = await admit(request, job)
+    if job.stream:
+        return await stream_response(request, runtime, job, plan)
     return await images_response(request, runtime, job, plan)

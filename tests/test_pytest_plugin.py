@@ -1,0 +1,122 @@
+"""The pytest plugin, run the way a user's project runs it (pytester, in a subprocess)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+REPO_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+MY_APP = '''
+import base64
+
+from openai import OpenAI
+
+
+def make_thumbnail(prompt):
+    """The app under test: builds its own client from OPENAI_BASE_URL / OPENAI_API_KEY."""
+    client = OpenAI()
+    result = client.images.generate(model="gpt-image-1", prompt=prompt, size="1024x1024", quality="low")
+    return base64.b64decode(result.data[0].b64_json)
+'''
+
+
+def test_the_issue_example_passes_as_written(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(my_app=MY_APP)
+    pytester.makepyfile(
+        test_thumbnails="""
+import my_app
+
+
+def test_my_app_retries_on_rate_limit(images_emulator):          # pytest fixture from our plugin
+    images_emulator.fault("rate_limit", times=2)                  # next two requests get 429
+    assert my_app.make_thumbnail("a cat") is not None              # the SDK retried through them
+    assert [r["status"] for r in images_emulator.requests()] == [429, 429, 200]
+"""
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
+def test_fixtures_isolate_tests_and_take_configuration(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(my_app=MY_APP)
+    pytester.makeini(f"[pytest]\nimages_emulator_args = --fixtures {REPO_FIXTURES}\n")
+    pytester.makepyfile(
+        test_plugin="""
+import asyncio
+import io
+
+import openai
+import pytest
+from PIL import Image
+
+import my_app
+
+
+def test_fixture_image_through_the_app(images_emulator):
+    image = Image.open(io.BytesIO(my_app.make_thumbnail("a cat")))
+    assert image.convert("RGB").getpixel((512, 40)) == (247, 160, 60)
+
+
+def test_a_fault_left_over_by_a_test_does_not_leak(images_emulator):
+    images_emulator.fault("server_error", times=5)
+
+
+def test_each_test_sees_only_its_requests(images_emulator):
+    assert images_emulator.requests() == []
+    assert images_emulator.faults() == []
+    images_emulator.client().images.generate(prompt="x", size="256x256")
+    assert [(r["path"], r["status"]) for r in images_emulator.requests()] == [("/v1/images/generations", 200)]
+    images_emulator.reset()
+    assert images_emulator.requests() == []
+
+
+def test_async_client_and_match(images_emulator):
+    images_emulator.fault("content_policy", model="dall-e-3")
+
+    async def run():
+        client = images_emulator.async_client(max_retries=0)
+        await client.images.generate(model="gpt-image-1", prompt="x", quality="low")
+        with pytest.raises(openai.BadRequestError) as info:
+            await client.images.generate(model="dall-e-3", prompt="x")
+        return info.value.code
+
+    assert asyncio.run(run()) == "content_policy_violation"
+
+
+def test_in_process_mode(images_emulator_inprocess):
+    images_emulator_inprocess.fault("rate_limit")
+    result = images_emulator_inprocess.client().images.generate(model="gpt-image-1", prompt="x", quality="low")
+    assert result.data[0].b64_json
+    assert [r["status"] for r in images_emulator_inprocess.requests()] == [429, 200]
+    with pytest.raises(openai.APIConnectionError):
+        images_emulator_inprocess.fault("disconnect")
+        images_emulator_inprocess.client(max_retries=0).images.generate(model="gpt-image-1", prompt="x")
+"""
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=5)
+
+
+def test_plugin_starts_nothing_for_tests_that_do_not_ask(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_plain="""
+def test_plain():
+    assert 1 + 1 == 2
+"""
+    )
+    pytester.makeconftest(
+        """
+import emulator.server_process as sp
+
+def _refuse(self, timeout=30.0):
+    raise AssertionError("the plugin started a server for a test that did not ask for one")
+
+sp.EmulatorProcess.start = _refuse
+"""
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
