@@ -7,7 +7,6 @@ import io
 from typing import TYPE_CHECKING
 
 from PIL import Image
-from starlette.concurrency import run_in_threadpool
 
 from .fixtures import convert
 from .image_cache import ImageCache
@@ -58,12 +57,11 @@ def encode(cache: ImageCache, job: Job, spec: RenderSpec) -> bytes:
     return cache.get_or_create(spec, lambda: render(spec, inputs, mask))
 
 
-async def encode_all(cache: ImageCache, job: Job, plan: Plan | None = None) -> list[bytes]:
-    """The job's n final images, rendered in the threadpool (the plan's fixture image n times, if any)."""
+def final_images(cache: ImageCache, job: Job, plan: Plan | None = None) -> list[bytes]:
+    """The job's n final images (the plan's fixture image n times, if any). Blocking: call off the loop."""
     if plan is not None and plan.fixture_image is not None:
         return [plan.fixture_image] * job.n
-    specs = [render_spec(job, i) for i in range(job.n)]
-    return await run_in_threadpool(lambda: [encode(cache, job, spec) for spec in specs])
+    return [encode(cache, job, render_spec(job, i)) for i in range(job.n)]
 
 
 def fixture_bytes(

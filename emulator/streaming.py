@@ -40,8 +40,8 @@ from .harness import Plan
 from .image_cache import ImageCache
 from .imaging import encode, partial_from_image, render_spec
 from .job import Job
-from .routes.common import job_usage
 from .runtime import Runtime
+from .usage import job_usage
 
 log = logging.getLogger("emulator")
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from emulator.catalog import ModelSpec
-from emulator.tokenizer import count_tokens
+from .catalog import ModelSpec
+from .job import Job
+from .tokenizer import count_tokens
 
 FIT_BOX = 2048  # input images are first fitted (downscaled only) into 2048x2048
 TILE = 512  # ...then scaled so the shortest side is 512px and counted in 512px tiles
@@ -111,3 +112,18 @@ def image_usage(
         usage["output_tokens_details"] = {"image_tokens": output_tokens, "text_tokens": 0}
     usage["total_tokens"] = input_tokens + output_tokens
     return usage
+
+
+def job_usage(job: Job, partial_images: int = 0, *, with_output_details: bool = True) -> dict[str, Any] | None:
+    """`image_usage` for a validated job (its prompt, inputs and resolved quality/size)."""
+    return image_usage(
+        job.spec,
+        prompt=job.prompt,
+        quality=job.quality,
+        size=job.size,
+        n=job.n,
+        input_images=[upload.size for upload in job.inputs],
+        input_fidelity=job.input_fidelity,
+        partial_images=partial_images,
+        with_output_details=with_output_details,
+    )

@@ -6,14 +6,15 @@ import time
 
 from fastapi import Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from ..harness import Plan, TruncatedResponse, hold
-from ..imaging import encode_all, render_spec
+from ..imaging import final_images, render_spec
 from ..job import Job
 from ..responses import images_response_body, revised_prompt
 from ..runtime import Runtime
 from ..urls import URL_PREFIX
-from ..usage import image_usage
+from ..usage import job_usage
 
 
 def base_url(request: Request, runtime: Runtime) -> str:
@@ -22,41 +23,26 @@ def base_url(request: Request, runtime: Runtime) -> str:
     return (configured or str(request.base_url)).rstrip("/")
 
 
-def job_usage(job: Job, partial_images: int = 0, *, with_output_details: bool = True) -> dict | None:
-    return image_usage(
-        job.spec,
-        prompt=job.prompt,
-        quality=job.quality,
-        size=job.size,
-        n=job.n,
-        input_images=[upload.size for upload in job.inputs],
-        input_fidelity=job.input_fidelity,
-        partial_images=partial_images,
-        with_output_details=with_output_details,
-    )
-
-
-async def images_response(request: Request, runtime: Runtime, job: Job, plan: Plan) -> Response:
-    """Render the job's images and answer them as b64_json or signed URLs, after the plan's latency."""
-    started = time.perf_counter()
-    images = await encode_all(runtime.cache, job, plan)
+def response_body(runtime: Runtime, job: Job, plan: Plan, root: str) -> bytes:
+    """Render the images, count usage and serialize the JSON once (blocking: runs in the threadpool)."""
+    images = final_images(runtime.cache, job, plan)
     revised = None
     if job.spec.revised_prompt:
         revised = [plan.revised_prompt or revised_prompt(job.prompt, job.style)] * job.n
     urls: list[str] = []
     if job.response_format == "url":
-        root = base_url(request, runtime)
         for index in range(job.n):
             spec = render_spec(job, index)
             urls.append(f"{root}{URL_PREFIX}{runtime.signer.token(spec)}.{spec.output_format}")
-    body = images_response_body(
-        job,
-        int(time.time()),
-        images=images,
-        urls=urls,
-        usage=job_usage(job),
-        revised_prompts=revised,
+    return images_response_body(
+        job, int(time.time()), images=images, urls=urls, usage=job_usage(job), revised_prompts=revised
     )
+
+
+async def images_response(request: Request, runtime: Runtime, job: Job, plan: Plan) -> Response:
+    """The job's images as b64_json or signed URLs, answered after the plan's latency."""
+    started = time.perf_counter()
+    body = await run_in_threadpool(response_body, runtime, job, plan, base_url(request, runtime))
     remaining = plan.latency_s - (time.perf_counter() - started)
     if remaining > 0:
         await hold(request, remaining)
