@@ -48,16 +48,18 @@ def gpt_fields(job: Job, usage: dict[str, Any] | None) -> dict[str, Any]:
     return fields
 
 
-def images_response_body(
+def images_response_tail(
     job: Job,
-    created: int,
     *,
     images: Sequence[bytes] = (),
     urls: Sequence[str] = (),
     usage: dict[str, Any] | None = None,
     revised_prompts: Sequence[str | None] | None = None,
 ) -> bytes:
-    """The JSON body: `created`, `data` (b64_json or url per item), then the GPT fields."""
+    """The JSON body after `created`: `data` (b64_json or url per item), then the GPT fields.
+
+    Kept apart from `created` so a cached tail becomes a response with one concatenation.
+    """
     count = len(urls) or len(images)
     revised = revised_prompts or [None] * count
     if urls:
@@ -68,6 +70,10 @@ def images_response_body(
             for img, r in zip(images, revised, strict=True)
         ]
     extra = gpt_fields(job, usage)
-    tail = ("," + _dumps(extra)[1:-1]) if extra else ""
-    body = f'{{"created":{created},"data":[{",".join(items)}]{tail}}}'
-    return body.encode("ascii")
+    fields = ("," + _dumps(extra)[1:-1]) if extra else ""
+    return f'"data":[{",".join(items)}]{fields}}}'.encode("ascii")
+
+
+def with_created(tail: bytes, created: int) -> bytes:
+    """The whole `ImagesResponse` body: `created` first, then the tail."""
+    return b'{"created":%d,%s' % (created, tail)

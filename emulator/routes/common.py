@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Hashable
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -11,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from ..harness import Plan, TruncatedResponse, hold
 from ..imaging import final_images, render_spec
 from ..job import Job
-from ..responses import images_response_body, revised_prompt
+from ..responses import images_response_tail, revised_prompt, with_created
 from ..runtime import Runtime
 from ..urls import URL_PREFIX
 from ..usage import job_usage
@@ -23,7 +24,7 @@ def base_url(request: Request, runtime: Runtime) -> str:
     return (configured or str(request.base_url)).rstrip("/")
 
 
-def response_body(runtime: Runtime, job: Job, plan: Plan, root: str) -> bytes:
+def response_tail(runtime: Runtime, job: Job, plan: Plan, root: str) -> bytes:
     """Render the images, count usage and serialize the JSON once (blocking: runs in the threadpool)."""
     images = final_images(runtime.cache, job, plan)
     revised = None
@@ -34,15 +35,30 @@ def response_body(runtime: Runtime, job: Job, plan: Plan, root: str) -> bytes:
         for index in range(job.n):
             spec = render_spec(job, index)
             urls.append(f"{root}{URL_PREFIX}{runtime.signer.token(spec)}.{spec.output_format}")
-    return images_response_body(
-        job, int(time.time()), images=images, urls=urls, usage=job_usage(job), revised_prompts=revised
-    )
+    return images_response_tail(job, images=images, urls=urls, usage=job_usage(job), revised_prompts=revised)
+
+
+def tail_cache_key(job: Job, plan: Plan) -> Hashable | None:
+    """What a b64_json body depends on; None when it can't be reused (URLs expire, fixtures vary)."""
+    if job.response_format == "url" or plan.fixture_image is not None:
+        return None
+    specs = tuple(render_spec(job, index) for index in range(job.n))
+    return ("response-tail", specs, job.input_fidelity, plan.revised_prompt)
 
 
 async def images_response(request: Request, runtime: Runtime, job: Job, plan: Plan) -> Response:
-    """The job's images as b64_json or signed URLs, answered after the plan's latency."""
+    """The job's images as b64_json or signed URLs, answered after the plan's latency.
+
+    A repeated request reuses the serialized tail of its body, so it costs no base64 or JSON work.
+    """
     started = time.perf_counter()
-    body = await run_in_threadpool(response_body, runtime, job, plan, base_url(request, runtime))
+    key = tail_cache_key(job, plan)
+    tail = runtime.cache.get(key) if key is not None else None
+    if tail is None:
+        tail = await run_in_threadpool(response_tail, runtime, job, plan, base_url(request, runtime))
+        if key is not None:
+            runtime.cache.put(key, tail)
+    body = with_created(tail, int(time.time()))
     remaining = plan.latency_s - (time.perf_counter() - started)
     if remaining > 0:
         await hold(request, remaining)
