@@ -92,9 +92,7 @@ def unknown_parameter(name: str) -> ApiError:
 
 
 def missing_parameter(name: str) -> ApiError:
-    return ApiError(
-        400, f"Missing required parameter: '{name}'.", param=name, code="missing_required_parameter"
-    )
+    return ApiError(400, f"Missing required parameter: '{name}'.", param=name, code="missing_required_parameter")
 
 
 def invalid_type(name: str, expected: str, got: str) -> ApiError:
@@ -141,6 +139,17 @@ def string_too_long(name: str, limit: int, length: int) -> ApiError:
         f"but got a string with length {length} instead.",
         param=name,
         code="string_above_max_length",
+    )
+
+
+def array_too_long(name: str, limit: int, count: int) -> ApiError:
+    """UNVERIFIED for images: OpenAI's usual wording for arrays."""
+    return ApiError(
+        400,
+        f"Invalid '{name}': array too long. Expected an array with maximum length {limit}, "
+        f"but got an array with length {count} instead.",
+        param=name,
+        code="array_above_max_length",
     )
 
 

@@ -189,7 +189,7 @@ def _file_parts(form: Form, *, max_images: int, array_allowed: bool) -> list[tup
     if not array_allowed and (len(found) > 1 or found[0][0] == "image[]"):
         raise errors.invalid_type("image", "a file", "an array")
     if len(found) > max_images:
-        raise array_too_long("image", max_images, len(found))
+        raise errors.array_too_long("image", max_images, len(found))
     single = len(found) == 1 and found[0][0] == "image"
     labelled = [("image" if single else f"image[{i}]", name, value) for i, (name, value) in enumerate(found)]
     for label, _, value in labelled:
@@ -213,6 +213,11 @@ def edit_parts(form: Form, spec: ModelSpec) -> EditParts:
         if not isinstance(value, UploadFile):
             raise errors.invalid_type("mask", "a file", errors.json_type_name(value))
         mask = _upload_part("mask", "mask", value)
+    return _declared_checked(rules, images, mask)
+
+
+def _declared_checked(rules: EditRules, images: list[FilePart], mask: FilePart | None) -> EditParts:
+    """The parts, once each declared type and size passes the model's rules."""
     image_rules, mask_rules = edit_file_rules(rules, has_mask=mask is not None)
     for part in images:
         _check_declared(part, image_rules)
@@ -249,15 +254,10 @@ def json_edit_parts(body: dict[str, Any], spec: ModelSpec) -> EditParts:
             code="empty_array",
         )
     if len(refs) > rules.max_images:
-        raise array_too_long("images", rules.max_images, len(refs))
+        raise errors.array_too_long("images", rules.max_images, len(refs))
     images = [_json_ref(f"images[{i}]", "images", ref) for i, ref in enumerate(refs)]
     mask = _json_ref("mask", "mask", body["mask"]) if body.get("mask") is not None else None
-    image_rules, mask_rules = edit_file_rules(rules, has_mask=mask is not None)
-    for part in images:
-        _check_declared(part, image_rules)
-    if mask is not None:
-        _check_declared(mask, mask_rules)
-    return EditParts(images, mask)
+    return _declared_checked(rules, images, mask)
 
 
 def _json_ref(label: str, name: str, ref: Any) -> FilePart:
@@ -449,17 +449,6 @@ def unsupported_mimetype(label: str, content_type: str, supported: Sequence[str]
         f"Supported file formats are {errors.quote_list(supported)}.",
         param=label,
         code="unsupported_file_mimetype",
-    )
-
-
-def array_too_long(name: str, limit: int, count: int) -> ApiError:
-    """More than 16 images. UNVERIFIED: OpenAI's usual wording for arrays."""
-    return ApiError(
-        400,
-        f"Invalid '{name}': array too long. Expected an array with maximum length {limit}, "
-        f"but got an array with length {count} instead.",
-        param=name,
-        code="array_above_max_length",
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from helpers import assert_error
 from PIL import Image, ImageDraw
 
 from emulator.catalog import MODELS
@@ -85,18 +86,6 @@ def edit(api: TestClient, files: Any, **fields: Any) -> Any:
 def gpt_edit(api: TestClient, files: Any, **fields: Any) -> Any:
     return edit(api, files, **{"model": "gpt-image-1", "quality": "low", **fields})
 
-
-def assert_error(
-    response: Any,
-    status: int,
-    *,
-    message: str,
-    param: str | None,
-    code: str | None,
-    type: str = "invalid_request_error",
-) -> None:
-    assert response.status_code == status, response.text
-    assert response.json() == {"error": {"message": message, "type": type, "param": param, "code": code}}
 
 
 def assert_4xx_envelope(response: Any) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from helpers import assert_error
 from PIL import Image
 
 from emulator.catalog import MODELS, ModelSpec
@@ -21,20 +22,6 @@ ALL_IDS = list(MODELS)
 def post(api: TestClient, body: Any, **kwargs: Any) -> Any:
     return api.post("/v1/images/generations", json=body, **kwargs)
 
-
-def assert_error(
-    response: Any,
-    status: int,
-    *,
-    message: str,
-    param: str | None,
-    code: str | None,
-    type: str = "invalid_request_error",
-) -> None:
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert set(error) >= {"message", "type", "param", "code"}
-    assert error == {"message": message, "type": type, "param": param, "code": code}
 
 
 def decode_first(response: Any) -> Image.Image:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from helpers import assert_error
 from PIL import Image, ImageDraw, ImageStat
 
 DALLE2_FORMAT_ERROR = "Uploaded image must be a PNG and less than 4 MB."
@@ -36,11 +37,6 @@ def vary(api: TestClient, data: bytes, content_type: str = "image/png", **fields
         data={k: str(v) for k, v in fields.items()},
     )
 
-
-def assert_error(response: Any, status: int, *, message: str, param: str | None, code: str | None) -> None:
-    assert response.status_code == status, response.text
-    expected = {"message": message, "type": "invalid_request_error", "param": param, "code": code}
-    assert response.json() == {"error": expected}
 
 
 def decoded(item: dict[str, Any]) -> Image.Image:
