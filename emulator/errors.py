@@ -204,11 +204,12 @@ def method_not_allowed(method: str, path: str) -> ApiError:
     return ApiError(405, f"Invalid method for URL ({method} {path})")
 
 
+SERVER_ERROR_MESSAGE = (
+    "The server had an error processing your request. Sorry about that! You can retry your request, or "
+    "contact us through our help center at help.openai.com if you keep seeing this error. "
+    "(Please include the request ID {request_id} in your email.)"
+)
+
+
 def server_error(request_id: str) -> ApiError:
-    return ApiError(
-        500,
-        "The server had an error processing your request. Sorry about that! You can retry your request, or "
-        "contact us through our help center at help.openai.com if you keep seeing this error. "
-        f"(Please include the request ID {request_id} in your email.)",
-        type="server_error",
-    )
+    return ApiError(500, SERVER_ERROR_MESSAGE.format(request_id=request_id), type="server_error")

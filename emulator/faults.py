@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Literal
 
-from .errors import ApiError, quote_list
+from .errors import SERVER_ERROR_MESSAGE, ApiError, quote_list
 from .ratelimit import ORGANIZATION, RATE_LIMIT_MESSAGE, UNITS, format_duration, retry_headers
 
 Effect = Literal["error", "hold", "disconnect", "stream_error"]
@@ -53,14 +53,7 @@ class FaultKind:
         return self.by_family.get(family, self.error)
 
 
-SERVER_ERROR = ErrorShape(
-    500,
-    "server_error",
-    None,
-    "The server had an error processing your request. Sorry about that! You can retry your request, or "
-    "contact us through our help center at help.openai.com if you keep seeing this error. "
-    "(Please include the request ID {request_id} in your email.)",
-)
+SERVER_ERROR = ErrorShape(500, "server_error", None, SERVER_ERROR_MESSAGE)
 
 _KINDS: tuple[FaultKind, ...] = (
     FaultKind(
