@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Literal
 
-from .errors import SERVER_ERROR_MESSAGE, ApiError, quote_list
+from .errors import SERVER_ERROR_MESSAGE, ApiError, missing_parameter, quote_list, unknown_parameter
 from .ratelimit import ORGANIZATION, RATE_LIMIT_MESSAGE, UNITS, format_duration, retry_headers
 
 Effect = Literal["error", "hold", "disconnect", "stream_error"]
@@ -247,7 +247,7 @@ def parse_options(raw: Mapping[str, Any]) -> FaultOptions:
                 raise bad_fault(f"Invalid 'error': {value!r} is not an error fault ({quote_list(ERROR_KINDS)}).")
             options = replace(options, error=kind.name)
         else:
-            raise ApiError(400, f"Unknown parameter: '{key}'.", param=key, code="unknown_parameter")
+            raise unknown_parameter(key)
     return options
 
 
@@ -312,9 +312,9 @@ def parse_rule(body: Any, rule_id: str, session: str | None) -> FaultRule:
         raise bad_fault('Expected a JSON object like {"fault": "rate_limit", "times": 1}.')
     for key in body:
         if key not in RULE_KEYS:
-            raise ApiError(400, f"Unknown parameter: '{key}'.", param=key, code="unknown_parameter")
+            raise unknown_parameter(key)
     if "fault" not in body:
-        raise ApiError(400, "Missing required parameter: 'fault'.", param="fault", code="missing_required_parameter")
+        raise missing_parameter("fault")
     kind = fault_kind(body["fault"])
     times = body.get("times", 1)
     if isinstance(times, bool) or not isinstance(times, int) or times < 1:
@@ -324,7 +324,7 @@ def parse_rule(body: Any, rule_id: str, session: str | None) -> FaultRule:
         raise bad_fault("Invalid 'match': expected an object with path, model and/or prompt_contains.", "match")
     for key, value in match.items():
         if key not in MATCH_KEYS:
-            raise ApiError(400, f"Unknown parameter: 'match.{key}'.", param=f"match.{key}", code="unknown_parameter")
+            raise unknown_parameter(f"match.{key}")
         if not isinstance(value, str):
             raise bad_fault(f"Invalid 'match.{key}': expected a string.", f"match.{key}")
     options = parse_options({k: v for k, v in body.items() if k not in ("fault", "times", "match")})
