@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import importlib.util
 import io
 from pathlib import Path
 from typing import Any
@@ -14,8 +13,6 @@ import pytest
 from PIL import Image, ImageDraw
 
 from emulator.usage import input_image_tokens
-
-HAS_STREAMING = importlib.util.find_spec("emulator.streaming") is not None
 
 
 def picture(size: tuple[int, int], mode: str = "RGBA", seed: int = 0) -> Image.Image:
@@ -173,7 +170,6 @@ async def test_sdk_async_edit(async_openai_client: Any, files: dict[str, Path]) 
     assert size_of(result.data[0].b64_json) == (1024, 1024)
 
 
-@pytest.mark.skipif(not HAS_STREAMING, reason="emulator.streaming has not landed")
 def test_sdk_edit_stream(openai_client: Any, files: dict[str, Path], spec_validator: Any) -> None:
     stream = openai_client.images.edit(
         model="gpt-image-1",

@@ -9,13 +9,13 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ..catalog import ModelSpec
-from ..errors import ApiError
-from ..harness import Plan, admit
+from ..harness import admit
 from ..job import InputImage, Job
 from ..request_body import media_type, parse_json_object, read_body
 from ..resolve import build_job
 from ..runtime import Runtime, get_runtime
 from ..schemas import json_body_doc, response_docs
+from ..streaming import stream_response
 from ..uploads import decode_edit, edit_parts, json_edit_parts, read_form, unsupported_content_type
 from ..validation import validate_edit
 from .common import images_response
@@ -47,7 +47,7 @@ async def create_image_edit(request: Request, runtime: Runtime = Depends(get_run
     job = edit_job(spec, values, inputs, mask)
     plan = await admit(request, job)
     if job.stream:
-        return await _stream(request, runtime, job, plan)
+        return await stream_response(request, runtime, job, plan)
     return await images_response(request, runtime, job, plan)
 
 
@@ -65,17 +65,3 @@ def edit_job(spec: ModelSpec, values: dict[str, Any], inputs: tuple[InputImage, 
         inputs=inputs,
         mask=mask,
     )
-
-
-async def _stream(request: Request, runtime: Runtime, job: Job, plan: Plan) -> Response:
-    """`image_edit.*` events through the streaming module (imported lazily: it lands separately)."""
-    try:
-        from ..streaming import stream_response
-    except ImportError as exc:
-        raise ApiError(
-            400,
-            "Streaming is not available in this build of the emulator; send the edit without 'stream'.",
-            param="stream",
-            code="unsupported_parameter",
-        ) from exc
-    return await stream_response(request, runtime, job, plan)
