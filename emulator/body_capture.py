@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from typing import Any
 
 from PIL import Image
@@ -22,15 +23,33 @@ FIELD_LIMIT = 64 * 1024  # multipart text fields
 PEEK_LIMIT = 256 * 1024  # bytes kept per file to read its dimensions
 
 
-def shorten(value: Any) -> Any:
-    """`value` with strings over STRING_LIMIT cut to their first 64 characters and a length note."""
+DEPTH_LIMIT = 32  # deeper JSON values are replaced by a note, so the journal always renders
+
+
+def shorten(value: Any, depth: int = 0) -> Any:
+    """`value` with strings over STRING_LIMIT cut to their first 64 characters and a length note, and
+    arrays/objects nested deeper than DEPTH_LIMIT replaced by a note."""
     if isinstance(value, str) and len(value) > STRING_LIMIT:
         return f"{value[:64]}…[{len(value)} chars]"
+    if isinstance(value, list | dict) and depth >= DEPTH_LIMIT:
+        return f"…[nested deeper than {DEPTH_LIMIT} levels]"
     if isinstance(value, list):
-        return [shorten(v) for v in value]
+        return [shorten(v, depth + 1) for v in value]
     if isinstance(value, dict):
-        return {k: shorten(v) for k, v in value.items()}
+        return {k: shorten(v, depth + 1) for k, v in value.items()}
     return value
+
+
+def _finite_float(text: str) -> float | str:
+    """JSON numbers too large for a float (1e400) stay text: the journal must render as strict JSON."""
+    value = float(text)
+    return value if math.isfinite(value) else text
+
+
+def parse_json_value(raw: bytes | bytearray) -> Any:
+    """A request body as JSON for the journal: NaN/Infinity literals (which Python's parser accepts)
+    kept as strings. Raises ValueError or RecursionError (nesting beyond the parser's limit)."""
+    return json.loads(raw, parse_constant=str, parse_float=_finite_float)
 
 
 def image_facts(head: bytes) -> dict[str, Any]:
@@ -160,6 +179,6 @@ class BodyCapture:
         if self.size == 0 or self.overflow:
             return None
         try:
-            return shorten(json.loads(self.raw))
-        except (ValueError, UnicodeDecodeError):
+            return shorten(parse_json_value(self.raw))
+        except (ValueError, RecursionError):  # not JSON (UnicodeDecodeError is a ValueError), or too deep
             return shorten(bytes(self.raw[:STRING_LIMIT]).decode("utf-8", "replace"))

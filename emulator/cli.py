@@ -12,6 +12,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from .fixtures import FixturesError, load_fixtures
+from .http_protocol import protocol_spec
 from .settings import Settings
 
 ENV_PREFIX = "EMULATOR_"
@@ -69,4 +70,5 @@ def main(argv: Sequence[str] | None = None) -> None:
         workers=settings.workers,
         log_level=settings.log_level,
         proxy_headers=False,
+        http=protocol_spec(),  # h11 with header and drain deadlines
     )

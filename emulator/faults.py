@@ -23,6 +23,8 @@ Effect = Literal["error", "hold", "disconnect", "stream_error"]
 FAULT_HEADER = "x-emulator-fault"
 # `Limit N` in an injected rate_limit message when no --rate-limit-ipm is configured.
 DEFAULT_IPM = 5
+# Upper bound of retry_after and hold_seconds: a day (larger values overflow the retry-after-ms header).
+MAX_FAULT_SECONDS = 86_400
 
 
 @dataclass(frozen=True)
@@ -214,33 +216,38 @@ def fault_kind(name: Any, param: str = "fault") -> FaultKind:
     raise bad_fault(f"Unknown fault {name!r}. Valid faults are: {quote_list(FAULT_KINDS)}.", param)
 
 
-def _number(name: str, value: Any) -> float:
-    if isinstance(value, str):
+def _number(name: str, value: Any, *, text: bool) -> float:
+    """Seconds in [0, MAX_FAULT_SECONDS]; header parameters (`text`) are parsed from strings."""
+    if text and isinstance(value, str):
         with contextlib.suppress(ValueError):
             value = float(value)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-        raise bad_fault(f"Invalid '{name}': expected a non-negative number of seconds, got {value!r}.", name)
+    valid = not isinstance(value, bool) and isinstance(value, int | float)
+    if not valid or not 0 <= value <= MAX_FAULT_SECONDS:  # also refuses NaN and infinities
+        raise bad_fault(
+            f"Invalid '{name}': expected a number of seconds from 0 to {MAX_FAULT_SECONDS}, got {value!r}.", name
+        )
     return float(value)
 
 
-def _flag(name: str, value: Any) -> bool:
-    if isinstance(value, str) and value.lower() in ("true", "false"):
+def _flag(name: str, value: Any, *, text: bool) -> bool:
+    if text and isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
     if not isinstance(value, bool):
         raise bad_fault(f"Invalid '{name}': expected true or false, got {value!r}.", name)
     return value
 
 
-def parse_options(raw: Mapping[str, Any]) -> FaultOptions:
-    """FaultOptions from a JSON object or header parameters (unknown keys are a 400)."""
+def parse_options(raw: Mapping[str, Any], *, text: bool = False) -> FaultOptions:
+    """FaultOptions from a JSON object, or from header parameters (`text`: every value a string).
+    Unknown keys, wrong types and out-of-range values are a 400."""
     options = FaultOptions()
     for key, value in raw.items():
         if value is None:
             continue
         if key in ("retry_after", "hold_seconds"):
-            options = replace(options, **{key: _number(key, value)})
+            options = replace(options, **{key: _number(key, value, text=text)})
         elif key == "should_retry":
-            options = replace(options, should_retry=_flag(key, value))
+            options = replace(options, should_retry=_flag(key, value, text=text))
         elif key == "error":
             kind = fault_kind(value, "error")
             if kind.effect != "error":
@@ -261,7 +268,7 @@ def parse_header(value: str) -> Fault:
         if not sep:
             raise bad_fault(f"Invalid X-Emulator-Fault parameter {param!r}: expected key=value.")
         raw[key.strip()] = val.strip()
-    return Fault(kind, parse_options(raw), "header")
+    return Fault(kind, parse_options(raw, text=True), "header")
 
 
 # --- scheduled rules ----------------------------------------------------------------------------------
@@ -317,18 +324,22 @@ def parse_rule(body: Any, rule_id: str, session: str | None) -> FaultRule:
         raise missing_parameter("fault")
     kind = fault_kind(body["fault"])
     times = body.get("times", 1)
+    if isinstance(times, float) and times.is_integer():
+        times = int(times)  # 3.0 is an integer to JSON Schema
     if isinstance(times, bool) or not isinstance(times, int) or times < 1:
         raise bad_fault(f"Invalid 'times': expected an integer >= 1, got {times!r}.", "times")
-    match = body.get("match") or {}
+    match = body.get("match")
+    match = {} if match is None else match  # null means omitted; false, 0 or "" are not objects
     if not isinstance(match, dict):
         raise bad_fault("Invalid 'match': expected an object with path, model and/or prompt_contains.", "match")
     for key, value in match.items():
         if key not in MATCH_KEYS:
             raise unknown_parameter(f"match.{key}")
-        if not isinstance(value, str):
+        if value is not None and not isinstance(value, str):
             raise bad_fault(f"Invalid 'match.{key}': expected a string.", f"match.{key}")
     options = parse_options({k: v for k, v in body.items() if k not in ("fault", "times", "match")})
-    return FaultRule(rule_id, Fault(kind, options, "rule"), times, times, dict(match), session)
+    match = {key: value for key, value in match.items() if value is not None}
+    return FaultRule(rule_id, Fault(kind, options, "rule"), times, times, match, session)
 
 
 class FaultBook:

@@ -4,6 +4,7 @@ harness's sessions, request journal and rate-limit headers."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 import uuid
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from .runtime import Runtime
 
 OPENAI_VERSION = "2020-10-01"
+WORKER_HEADER = "x-emulator-worker"  # the pid of the process that answered (tells `--workers` apart)
 API_PREFIX = "/v1/"
 # `/__emulator/sessions/<id>/v1/...` is `/v1/...` tagged with session <id>: a base URL that carries the
 # session, for clients that cannot add the X-Emulator-Session header.
@@ -44,10 +46,12 @@ async def send_api_error(send: Send, error: ApiError, extra_headers: dict[str, s
 
 
 class OpenAIHeadersMiddleware:
-    """Gives every request an id (`scope["state"]["request_id"]`) and stamps OpenAI's headers."""
+    """Gives every request an id (`scope["state"]["request_id"]`) and stamps OpenAI's headers, and
+    `x-emulator-worker` (the answering process's pid)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.worker = str(os.getpid())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -63,6 +67,7 @@ class OpenAIHeadersMiddleware:
                 headers.setdefault("x-request-id", request_id)
                 headers["openai-processing-ms"] = str(int((time.perf_counter() - started) * 1000))
                 headers["openai-version"] = OPENAI_VERSION
+                headers[WORKER_HEADER] = self.worker
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -7,7 +7,24 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from starlette.responses import JSONResponse
+
 from .job import Job
+
+
+class JSONBody(JSONResponse):
+    """A JSON response any client can decode, whatever strings it carries.
+
+    Compact UTF-8 like starlette's JSONResponse; but a lone surrogate (a client may send `"\\ud800"`
+    in a prompt, a parameter name or a value echoed in an error message) cannot be encoded in UTF-8,
+    so such content is sent with `\\u` escapes instead, which is the same JSON text to a decoder.
+    """
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
 
 
 def revised_prompt(prompt: str, style: str | None) -> str:

@@ -29,9 +29,19 @@ class Settings(BaseSettings):
         None, description="HMAC secret for image URLs; random per start when unset (shared by all workers)."
     )
     url_ttl_seconds: int = Field(3600, ge=1, description="Lifetime of image URLs (response_format=url).")
-    cache_bytes: int = Field(256 * 1024 * 1024, ge=0, description="Bound of the encoded-image cache, bytes.")
+    cache_bytes: int = Field(64 * 1024 * 1024, ge=0, description="Bound of the encoded-image cache, bytes.")
     max_body_bytes: int = Field(
         64 * 1024 * 1024, ge=1024, description="Largest accepted request body (JSON and multipart), bytes."
+    )
+    body_timeout_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="Longest a client may take to send a request body; slower ones get 408 and are disconnected.",
+    )
+    header_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="Longest a client may take to send a request's headers; slower ones get 408 and are disconnected.",
     )
     stream_interval_ms: int = Field(0, ge=0, description="Pause between streamed events, ms.")
     fixtures: Path | None = Field(None, description="Directory holding fixtures.yaml and its images.")

@@ -38,7 +38,7 @@ from . import errors
 from .catalog import VARIATION_MAX_BYTES, VARIATION_MIME_TYPES, EditRules, ModelSpec
 from .errors import ApiError
 from .job import InputImage
-from .request_body import body_too_large
+from .request_body import limited_stream, within
 
 MAX_FILES = 64  # file parts parsed at all; more than the model's limit (16) gets the array_above_max_length error
 MAX_FIELDS = 100  # text parts
@@ -105,26 +105,19 @@ class Form:
         return [(name, value) for name, value in self.items if name in names]
 
 
-async def _limited(request: Request, limit: int) -> AsyncIterator[bytes]:
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise body_too_large(limit)
-        yield chunk
-
-
 @asynccontextmanager
-async def read_form(request: Request, limit: int) -> AsyncIterator[Form]:
-    """The multipart body of `request`; its temporary files are deleted when the block exits."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise body_too_large(limit)
+async def read_form(request: Request, limit: int, timeout: float | None = None) -> AsyncIterator[Form]:
+    """The multipart body of `request` (413 past `limit` bytes, 408 after `timeout` seconds); its
+    temporary files are deleted when the block exits."""
     parser = MultiPartParser(
-        request.headers, _limited(request, limit), max_files=MAX_FILES, max_fields=MAX_FIELDS, max_part_size=limit
+        request.headers,
+        limited_stream(request, limit),
+        max_files=MAX_FILES,
+        max_fields=MAX_FIELDS,
+        max_part_size=limit,
     )
     try:
-        form = await parser.parse()  # closes its temporary files itself when it fails
+        form = await within(timeout, parser.parse())  # closes its temporary files itself when it fails
     except MultiPartException as exc:
         raise ApiError(
             400,

@@ -326,4 +326,8 @@ async def test_a_held_request_does_not_block_others(emu: ImagesEmulator) -> None
         held.cancel()  # closes its connection: the server stops holding
         with contextlib.suppress(asyncio.CancelledError):
             await held
+    for _ in range(3000):  # entries are completed (fault included) once the server is done with them
+        if all(e["duration_ms"] is not None for e in emu.requests()):
+            break
+        await asyncio.sleep(0.01)
     assert [e["fault"] for e in emu.requests()] == ["timeout", None]

@@ -3,11 +3,12 @@
 Every endpoint takes an optional session (`?session=<id>` or the `X-Emulator-Session` header): the
 journal is filtered to it, faults are scheduled for it (they fire only on its requests) and reset
 clears only its state.
+
+The harness state is per process: with `--workers` > 1 each worker has its own journal, fault rules
+and rate-limit counters, and an admin call reaches whichever worker accepted its connection.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
@@ -16,9 +17,11 @@ from ..errors import ApiError
 from ..faults import FAULT_KINDS
 from ..harness import SESSION_HEADER
 from ..request_body import parse_json_object, read_body
+from ..responses import JSONBody
 from ..runtime import Runtime, get_runtime
+from ..schemas import Deleted, FaultList, FaultRule, FaultRuleRequest, JournalPage, ResetResult, admin_docs, admin_extra
 
-router = APIRouter(prefix="/__emulator", tags=["test harness"])
+router = APIRouter(prefix="/__emulator", tags=["test harness"], default_response_class=JSONBody)
 
 
 def session_of(request: Request) -> str | None:
@@ -26,48 +29,78 @@ def session_of(request: Request) -> str | None:
     return request.query_params.get("session") or request.headers.get(SESSION_HEADER) or None
 
 
-@router.get("/requests", summary="Journal of /v1 requests, oldest first")
-async def list_requests(request: Request, runtime: Runtime = Depends(get_runtime)) -> dict[str, Any]:
-    return {"data": runtime.journal.entries(session_of(request))}
+@router.get(
+    "/requests",
+    summary="Journal of /v1 requests, oldest first",
+    responses=admin_docs(JournalPage),
+    openapi_extra=admin_extra(),
+)
+async def list_requests(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
+    return JSONBody({"data": runtime.journal.entries(session_of(request))})
 
 
-@router.delete("/requests", summary="Clear the journal")
-async def clear_requests(request: Request, runtime: Runtime = Depends(get_runtime)) -> dict[str, Any]:
-    return {"deleted": runtime.journal.clear(session_of(request))}
+@router.delete(
+    "/requests", summary="Clear the journal", responses=admin_docs(Deleted), openapi_extra=admin_extra()
+)
+async def clear_requests(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
+    return JSONBody({"deleted": runtime.journal.clear(session_of(request))})
 
 
-@router.post("/faults", summary="Schedule a fault", status_code=201)
+@router.post(
+    "/faults",
+    summary="Schedule a fault",
+    status_code=201,
+    responses=admin_docs(FaultRule, status=201, errors=(400, 408, 413), description="The scheduled rule"),
+    openapi_extra=admin_extra(FaultRuleRequest),
+)
 async def add_fault(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
-    body = parse_json_object(await read_body(request, runtime.settings.max_body_bytes))
+    settings = runtime.settings
+    body = parse_json_object(await read_body(request, settings.max_body_bytes, settings.body_timeout_seconds))
     rule = runtime.faults.add(body, session_of(request))
-    return JSONResponse(rule.to_dict(), status_code=201)
+    return JSONBody(rule.to_dict(), status_code=201)
 
 
-@router.get("/faults", summary="Scheduled faults, and the fault kinds")
-async def list_faults(request: Request, runtime: Runtime = Depends(get_runtime)) -> dict[str, Any]:
-    return {
-        "data": [rule.to_dict() for rule in runtime.faults.list(session_of(request))],
-        "kinds": {name: kind.description for name, kind in FAULT_KINDS.items()},
-    }
+@router.get(
+    "/faults",
+    summary="Scheduled faults, and the fault kinds",
+    responses=admin_docs(FaultList),
+    openapi_extra=admin_extra(),
+)
+async def list_faults(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
+    return JSONBody(
+        {
+            "data": [rule.to_dict() for rule in runtime.faults.list(session_of(request))],
+            "kinds": {name: kind.description for name, kind in FAULT_KINDS.items()},
+        }
+    )
 
 
-@router.delete("/faults", summary="Clear scheduled faults")
-async def clear_faults(request: Request, runtime: Runtime = Depends(get_runtime)) -> dict[str, Any]:
-    return {"deleted": runtime.faults.clear(session_of(request))}
+@router.delete(
+    "/faults", summary="Clear scheduled faults", responses=admin_docs(Deleted), openapi_extra=admin_extra()
+)
+async def clear_faults(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
+    return JSONBody({"deleted": runtime.faults.clear(session_of(request))})
 
 
-@router.delete("/faults/{rule_id}", summary="Remove one scheduled fault")
-async def remove_fault(rule_id: str, runtime: Runtime = Depends(get_runtime)) -> dict[str, Any]:
+@router.delete(
+    "/faults/{rule_id}", summary="Remove one scheduled fault", responses=admin_docs(Deleted, errors=(404,))
+)
+async def remove_fault(rule_id: str, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
     if not runtime.faults.remove(rule_id):
         raise ApiError(404, f"No scheduled fault with id '{rule_id}'.", code="fault_not_found")
-    return {"deleted": 1}
+    return JSONBody({"deleted": 1})
 
 
-@router.post("/reset", summary="Clear the journal and scheduled faults (and rate-limit counters)")
-async def reset(request: Request, runtime: Runtime = Depends(get_runtime)) -> dict[str, Any]:
+@router.post(
+    "/reset",
+    summary="Clear the journal and scheduled faults (and rate-limit counters)",
+    responses=admin_docs(ResetResult),
+    openapi_extra=admin_extra(),
+)
+async def reset(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
     session = session_of(request)
     requests = runtime.journal.clear(session)
     faults = runtime.faults.clear(session)
     if session is None:
         runtime.limiter.reset()
-    return {"requests": requests, "faults": faults}
+    return JSONBody({"requests": requests, "faults": faults})

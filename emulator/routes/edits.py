@@ -14,7 +14,7 @@ from ..job import InputImage, Job
 from ..request_body import media_type, parse_json_object, read_body
 from ..resolve import build_job
 from ..runtime import Runtime, get_runtime
-from ..schemas import json_body_doc, response_docs
+from ..schemas import EDIT_FILE_TYPES, json_body_doc, response_docs
 from ..streaming import stream_response
 from ..uploads import decode_edit, edit_parts, json_edit_parts, read_form, unsupported_content_type
 from ..validation import validate_edit
@@ -28,18 +28,18 @@ BODY_TYPES = ("multipart/form-data", "application/json")
 @router.post(
     "/v1/images/edits",
     summary="Create image edit",
-    openapi_extra=json_body_doc("EditImageJsonRequest", multipart="CreateImageEditRequest"),
+    openapi_extra=json_body_doc("EditImageJsonRequest", multipart="CreateImageEditRequest", files=EDIT_FILE_TYPES),
     responses=response_docs(stream_event="ImageEditStreamEvent"),
 )
 async def create_image_edit(request: Request, runtime: Runtime = Depends(get_runtime)) -> Response:
-    limit = runtime.settings.max_body_bytes
+    limit, timeout = runtime.settings.max_body_bytes, runtime.settings.body_timeout_seconds
     kind = media_type(request)
     if kind == "multipart/form-data":
-        async with read_form(request, limit) as form:
+        async with read_form(request, limit, timeout) as form:
             spec, values, parts = validate_edit(form.body, lambda spec: edit_parts(form, spec), form=True)
             inputs, mask = await run_in_threadpool(decode_edit, spec, parts)
     elif kind == "application/json" or kind.endswith("+json"):
-        body = parse_json_object(await read_body(request, limit))
+        body = parse_json_object(await read_body(request, limit, timeout))
         spec, values, parts = validate_edit(body, lambda spec: json_edit_parts(body, spec), form=False)
         inputs, mask = await run_in_threadpool(decode_edit, spec, parts)
     else:

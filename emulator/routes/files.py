@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
@@ -11,6 +13,7 @@ from ..faults import Target
 from ..imaging import fixture_bytes
 from ..render import RenderSpec, render
 from ..runtime import Runtime, get_runtime
+from ..schemas import error_docs
 from ..urls import URL_PREFIX
 
 router = APIRouter()
@@ -31,7 +34,16 @@ def fixture_source(runtime: Runtime, spec: RenderSpec) -> bytes | None:
     return rule.image if rule is not None and rule.error is None else None
 
 
-@router.get(URL_PREFIX + "{token}", summary="Image behind a signed URL", response_class=Response)
+IMAGE_DOCS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The image, re-rendered from the token",
+        "content": {media: {"schema": {"type": "string", "format": "binary"}} for media in MEDIA_TYPES.values()},
+    },
+    **error_docs((403, 404)),
+}
+
+
+@router.get(URL_PREFIX + "{token}", summary="Image behind a signed URL", response_class=Response, responses=IMAGE_DOCS)
 async def image_file(token: str, runtime: Runtime = Depends(get_runtime)) -> Response:
     token, _, _extension = token.rpartition(".")
     spec = RenderSpec(**runtime.signer.verify(token))

@@ -23,7 +23,8 @@ router = APIRouter()
     responses=response_docs(stream_event="ImageGenStreamEvent"),
 )
 async def create_image(request: Request, runtime: Runtime = Depends(get_runtime)) -> Response:
-    body = await read_json_object(request, runtime.settings.max_body_bytes)
+    settings = runtime.settings
+    body = await read_json_object(request, settings.max_body_bytes, settings.body_timeout_seconds)
     job = validate_generation(body)
     plan = await admit(request, job)
     if job.stream:

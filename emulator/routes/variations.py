@@ -10,7 +10,7 @@ from ..harness import admit
 from ..request_body import media_type
 from ..resolve import build_job
 from ..runtime import Runtime, get_runtime
-from ..schemas import json_body_doc, response_docs
+from ..schemas import VARIATION_ERRORS, VARIATION_FILE_TYPES, json_body_doc, response_docs
 from ..uploads import decode_variation, read_form, unsupported_content_type, variation_part
 from ..validation import validate_variation
 from .common import images_response
@@ -21,14 +21,14 @@ router = APIRouter()
 @router.post(
     "/v1/images/variations",
     summary="Create image variation",
-    openapi_extra=json_body_doc("", multipart="CreateImageVariationRequest"),
-    responses=response_docs(),
+    openapi_extra=json_body_doc("", multipart="CreateImageVariationRequest", files=VARIATION_FILE_TYPES),
+    responses=response_docs(statuses=VARIATION_ERRORS),
 )
 async def create_image_variation(request: Request, runtime: Runtime = Depends(get_runtime)) -> Response:
     kind = media_type(request)
     if kind != "multipart/form-data":
         raise unsupported_content_type(kind, ("multipart/form-data",))
-    async with read_form(request, runtime.settings.max_body_bytes) as form:
+    async with read_form(request, runtime.settings.max_body_bytes, runtime.settings.body_timeout_seconds) as form:
         spec, values, part = validate_variation(form.body, lambda spec: variation_part(form, spec))
         image = await run_in_threadpool(decode_variation, part)
     job = build_job("variations", spec, values, inputs=(image,))

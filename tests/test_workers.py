@@ -1,0 +1,66 @@
+"""`--workers N`: every worker serves the signed image URLs any other worker issued.
+
+The CLI draws one EMULATOR_URL_SECRET per start and hands it to every worker, and a URL carries the whole
+description of its image, so whichever worker accepts the connection re-renders it. Each response names
+its worker (`x-emulator-worker`, the pid), which is how the test sees URLs cross from one to the other.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+import httpx2
+import pytest
+from PIL import Image
+
+from emulator.middleware import WORKER_HEADER
+from emulator.server_process import EmulatorProcess
+
+HEADERS = {"Authorization": "Bearer sk-workers", "Connection": "close"}  # a new connection, so any worker
+MAX_ATTEMPTS = 300
+
+
+@pytest.fixture(scope="module")
+def two_workers() -> Iterator[EmulatorProcess]:
+    with EmulatorProcess(args=("--workers", "2")) as process:  # no EMULATOR_URL_SECRET: the CLI draws one
+        yield process
+
+
+def test_urls_signed_by_one_worker_are_served_by_the_other(two_workers: EmulatorProcess) -> None:
+    signers: set[str] = set()
+    crossed = 0
+    with httpx2.Client(base_url=two_workers.base_url, headers=HEADERS, timeout=60) as client:
+        for attempt in range(MAX_ATTEMPTS):
+            body = {"model": "dall-e-2", "size": "256x256", "prompt": f"a lighthouse, take {attempt}"}
+            created = client.post("/v1/images/generations", json=body)
+            assert created.status_code == 200, created.text
+            image = client.get(created.json()["data"][0]["url"])
+            assert image.status_code == 200, image.text
+            assert Image.open(io.BytesIO(image.content)).size == (256, 256)
+            signers.add(created.headers[WORKER_HEADER])
+            crossed += created.headers[WORKER_HEADER] != image.headers[WORKER_HEADER]
+            if len(signers) == 2 and crossed >= 2:
+                break
+    assert len(signers) == 2, "one worker took every connection"
+    assert crossed >= 2
+
+
+def test_each_worker_journals_only_the_requests_it_answered(two_workers: EmulatorProcess) -> None:
+    """Documented behaviour: harness state (journal, faults, rate limits) lives in each worker's memory."""
+    session = {"X-Emulator-Session": "per-worker"}
+    answered: dict[str, set[str]] = {}
+    with httpx2.Client(base_url=two_workers.base_url, headers={**HEADERS, **session}, timeout=60) as client:
+        for attempt in range(MAX_ATTEMPTS):
+            body = {"model": "dall-e-2", "size": "256x256", "prompt": f"a kite {attempt}", "response_format": "url"}
+            response = client.post("/v1/images/generations", json=body)
+            answered.setdefault(response.headers[WORKER_HEADER], set()).add(response.headers["x-request-id"])
+            if len(answered) == 2 and attempt >= 10:
+                break
+        journals: dict[str, set[str]] = {}
+        for _ in range(MAX_ATTEMPTS):
+            listing = client.get("/__emulator/requests")
+            journals[listing.headers[WORKER_HEADER]] = {entry["id"] for entry in listing.json()["data"]}
+            if len(journals) == 2:
+                break
+    assert journals == answered
