@@ -104,6 +104,17 @@ def invalid_type(name: str, expected: str, got: str) -> ApiError:
     )
 
 
+def unconvertible_string(name: str, expected: str) -> ApiError:
+    """A multipart text field that is not a number/boolean (contract §11: no trailing 'instead')."""
+    return ApiError(
+        400,
+        f"Invalid type for '{name}': expected {expected}, but got a string value that could not be "
+        f"converted into {expected}.",
+        param=name,
+        code="invalid_type",
+    )
+
+
 def invalid_value(name: str, value: object, supported: Iterable[str]) -> ApiError:
     return ApiError(
         400,

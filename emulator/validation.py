@@ -134,14 +134,10 @@ def _coerce_form_string(param: Param, value: str) -> int | bool:
     if param.kind == "integer":
         if text.lstrip("+-").isdigit() and text.isascii():
             return int(text)
-        raise errors.invalid_type(
-            param.name, "an integer", "a string value that could not be converted into an integer"
-        )
+        raise errors.unconvertible_string(param.name, "an integer")
     if text.lower() in _BOOL_STRINGS:
         return _BOOL_STRINGS[text.lower()]
-    raise errors.invalid_type(
-        param.name, "a boolean", "a string value that could not be converted into a boolean"
-    )
+    raise errors.unconvertible_string(param.name, "a boolean")
 
 
 def check_value(param: Param, value: Any, spec: ModelSpec) -> Any:

@@ -369,7 +369,7 @@ def test_n_that_is_not_a_number(api: TestClient) -> None:
         gpt_edit(api, {"image": image_part(png())}, n="two"),
         400,
         message="Invalid type for 'n': expected an integer, but got a string value that could not be converted "
-        "into an integer instead.",
+        "into an integer.",
         param="n",
         code="invalid_type",
     )
