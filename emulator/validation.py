@@ -194,14 +194,7 @@ def validate_params(
     body: Mapping[str, Any], params: Sequence[Param], spec: ModelSpec, *, form: bool = False
 ) -> dict[str, Any]:
     """Check every param against `spec`; return the typed values that were sent."""
-    for key in body:
-        param = _param_named(params, key)
-        if (
-            param is not None
-            and not param.supported_by(spec)
-            and not _is_off_value(param, body[key], spec, form)
-        ):
-            raise errors.unknown_parameter(key)
+    refuse_unsupported(body, params, spec, form=form)
     values: dict[str, Any] = {}
     for param in params:
         if param.name not in body:
