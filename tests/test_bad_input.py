@@ -435,7 +435,7 @@ def test_fault_rules_take_null_match_keys_and_integral_times(http: httpx2.Client
         ("GET", GENERATIONS, "POST"),
         ("PUT", "/__emulator/requests", "DELETE, GET"),
         ("PATCH", "/__emulator/faults", "DELETE, GET, POST"),
-        ("POST", "/health", "GET"),
+        ("POST", "/health", "GET, HEAD"),
     ],
 )
 def test_wrong_methods_get_a_405_envelope_listing_every_allowed_method(

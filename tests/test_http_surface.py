@@ -143,3 +143,9 @@ def test_request_body_over_the_limit_is_413() -> None:
         response = client.post("/v1/images/generations", json={"prompt": "x" * 5000})
     assert response.status_code == 413
     assert set(response.json()["error"]) == {"message", "type", "param", "code"}
+
+
+def test_health_answers_head_probes(api: TestClient) -> None:
+    response = api.head("/health")
+    assert response.status_code == 200
+    assert response.content == b""
