@@ -25,12 +25,14 @@ def _edits(spec: ModelSpec) -> str:
     rules = spec.edits
     images = "1 square PNG" if rules.square_png_with_alpha else f"≤ {rules.max_images} png/jpeg/webp"
     fidelity = ", `input_fidelity`" if rules.input_fidelity else ""
+    if rules.fixed_input_fidelity:
+        fidelity = f", inputs always at {rules.fixed_input_fidelity} fidelity"
     return f"{images}, < {rules.max_bytes // (1024 * 1024)} MB{fidelity}"
 
 
 COLUMNS: tuple[tuple[str, Callable[[ModelSpec], str]], ...] = (
     ("model", lambda s: f"`{s.name}`"),
-    ("sizes", lambda s: _list(s.sizes)),
+    ("sizes", lambda s: s.size_rule.describe() if s.size_rule else _list(s.sizes)),
     ("quality", lambda s: _list(s.qualities)),
     ("n", lambda s: f"1–{s.n_max}"),
     ("prompt chars", lambda s: str(s.prompt_max)),

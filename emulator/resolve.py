@@ -55,12 +55,13 @@ def resolve_quality(requested: str | None, spec: ModelSpec, qualities: tuple[str
     return spec.auto_quality if quality == "auto" and "auto" in qualities else quality
 
 
-def resolve_background(requested: str | None, prompt: str, output_format: str) -> str:
-    """`auto`: transparent when the prompt asks for it and the format has alpha, else opaque."""
+def resolve_background(requested: str | None, prompt: str, output_format: str, backgrounds: tuple[str, ...]) -> str:
+    """`auto`: transparent when the model offers it, the prompt asks for it and the format has alpha,
+    else opaque."""
     background = requested or "auto"
     if background != "auto":
         return background
-    if output_format != "jpeg" and TRANSPARENT_WORDS.search(prompt):
+    if "transparent" in backgrounds and output_format != "jpeg" and TRANSPARENT_WORDS.search(prompt):
         return "transparent"
     return "opaque"
 
@@ -95,7 +96,7 @@ def build_job(
         response_format=values.get("response_format", spec.default_response_format or "b64_json"),
         output_format=output_format,
         output_compression=values.get("output_compression", 100),
-        background=resolve_background(values.get("background"), prompt, output_format)
+        background=resolve_background(values.get("background"), prompt, output_format, spec.backgrounds)
         if spec.backgrounds
         else "opaque",
         style=values.get("style", spec.default_style),

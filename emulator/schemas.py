@@ -38,7 +38,7 @@ DESCRIPTIONS = {
     "response_format": "dall-e only (GPT image models always answer b64_json).",
     "output_format": "GPT image models only.",
     "output_compression": "GPT image models only; jpeg/webp (png needs 100).",
-    "background": "GPT image models only; `transparent` needs png or webp.",
+    "background": "GPT image models only; `transparent` needs png or webp (not on gpt-image-2).",
     "moderation": "GPT image models only.",
     "stream": "GPT image models only: answer text/event-stream (partial images, then completed).",
     "partial_images": "GPT image models only, with stream.",
@@ -70,6 +70,9 @@ def _param_field(param: Param, specs: Sequence[ModelSpec]) -> tuple[Any, Any]:
     if param.kind == "enum" and param.values is not None:
         aliases = [alias for spec in users for alias in (param.aliases(spec) if param.aliases else {})]
         annotation = _enum([*(value for spec in users for value in param.values(spec)), *aliases])
+        if param.rule is not None and any(param.rule(spec) for spec in users):
+            annotation = str | annotation  # open (gpt-image-2 sizes: any WxH its rule accepts)
+            description = f"{description} gpt-image-2: `auto` or any WxH within its limits."
     elif param.kind == "integer":
         annotation = int
         if param.bounds is not None:
@@ -178,7 +181,8 @@ class ImagesResponse(BaseModel):
     background: Literal["transparent", "opaque"] | None = None
     output_format: Literal["png", "webp", "jpeg"] | None = None
     quality: Literal["low", "medium", "high"] | None = None
-    size: Literal["1024x1024", "1024x1536", "1536x1024"] | None = None
+    # OpenAI's spec lists the three fixed sizes; gpt-image-2 reports the concrete WxH it was asked for.
+    size: str | None = None
     usage: ImageGenUsage | None = None
 
 

@@ -20,13 +20,8 @@ INPUT_FIDELITIES = ("low", "high")
 
 
 def output_image_tokens(spec: ModelSpec, quality: str, size: str) -> int:
-    """Output tokens for one image at a concrete `quality` and `size` (contract §8.1 table)."""
-    try:
-        return spec.output_tokens[(quality, size)]
-    except KeyError:
-        raise ValueError(
-            f"no output token count for model {spec.name!r}, quality {quality!r}, size {size!r}"
-        ) from None
+    """Output tokens for one image at a concrete `quality` and `size` (contract §8.1, per model)."""
+    return spec.output_tokens_for(quality, size)
 
 
 def _round_div(numerator: int, denominator: int) -> int:
@@ -91,6 +86,7 @@ def image_usage(
     events). `input_images` are the (width, height) of edit inputs; `partial_images` is the number of
     partial images actually sent per image (each adds 100 output tokens). Output tokens scale
     with `n`; input tokens are counted once regardless of `n` (UNVERIFIED choice, contract §8.1).
+    A model whose edit rules fix the input fidelity (gpt-image-2: always high) ignores `input_fidelity`.
     """
     if not spec.usage:
         return None
@@ -98,6 +94,8 @@ def image_usage(
         raise ValueError(f"n must be at least 1, got {n}")
     if partial_images < 0:
         raise ValueError(f"partial_images must not be negative, got {partial_images}")
+    if spec.edits is not None and spec.edits.fixed_input_fidelity is not None:
+        input_fidelity = spec.edits.fixed_input_fidelity
     text_tokens = count_tokens(prompt)
     image_tokens = sum(input_image_tokens(w, h, input_fidelity) for w, h in input_images)
     output_per_image = output_image_tokens(spec, quality, size)

@@ -18,6 +18,7 @@ from .catalog import (
     MODELS,
     EditRules,
     ModelSpec,
+    SizeRule,
     get_model,
 )
 from .errors import ApiError
@@ -38,6 +39,8 @@ class Param:
     values: Callable[[ModelSpec], Sequence[str]] | None = None  # enum values, in OpenAI's message order
     aliases: Callable[[ModelSpec], Mapping[str, str]] | None = None  # accepted, not listed in messages
     bounds: Callable[[ModelSpec], tuple[int, int]] | None = None
+    # An open value checked by a rule instead of the enum, for the models that have one (gpt-image-2 sizes).
+    rule: Callable[[ModelSpec], SizeRule | None] | None = None
     required: bool = False
     off_value: object = _UNSET  # a model that does not take the param still accepts this value
 
@@ -50,10 +53,18 @@ def _values(attr: str) -> Callable[[ModelSpec], Sequence[str]]:
     return lambda spec: getattr(spec, attr)
 
 
+def _size_rule(spec: ModelSpec) -> SizeRule | None:
+    return spec.size_rule
+
+
+def _rule(param: Param, spec: ModelSpec) -> SizeRule | None:
+    return param.rule(spec) if param.rule is not None else None
+
+
 PROMPT = Param("prompt", "string", required=True)
 N = Param("n", "integer", bounds=lambda spec: (1, spec.n_max))
 QUALITY = Param("quality", "enum", values=_values("qualities"), aliases=lambda spec: spec.quality_aliases)
-SIZE = Param("size", "enum", values=_values("sizes"))
+SIZE = Param("size", "enum", values=_values("sizes"), rule=_size_rule)
 STYLE = Param("style", "enum", supported_by=_has("styles"), values=_values("styles"))
 RESPONSE_FORMAT = Param(
     "response_format", "enum", supported_by=_has("response_formats"), values=_values("response_formats")
@@ -123,7 +134,7 @@ def coerce(param: Param, value: Any, spec: ModelSpec, *, form: bool) -> Any:
     if isinstance(value, str):
         return value
     expected = "a string"
-    if param.kind == "enum" and param.values is not None:
+    if param.kind == "enum" and param.values is not None and _rule(param, spec) is None:
         expected = f"one of {errors.quote_list(param.values(spec), 'or')}"
     raise errors.invalid_type(param.name, expected, errors.json_type_name(value))
 
@@ -142,7 +153,12 @@ def _coerce_form_string(param: Param, value: str) -> int | bool:
 
 def check_value(param: Param, value: Any, spec: ModelSpec) -> Any:
     """The accepted (possibly alias-mapped) value, or raise the matching ApiError."""
-    if param.kind == "enum" and param.values is not None:
+    rule = _rule(param, spec)
+    if rule is not None:
+        problem = rule.problem(value)
+        if problem is not None:  # wording UNVERIFIED (README)
+            raise ApiError(400, f"Invalid value: '{value}'. {problem}", param=param.name, code="invalid_value")
+    elif param.kind == "enum" and param.values is not None:
         aliases = param.aliases(spec) if param.aliases else {}
         if value in aliases:
             return aliases[value]
@@ -267,7 +283,7 @@ def _edit_rules(spec: ModelSpec) -> EditRules:
 EDIT_QUALITY = Param(
     "quality", "enum", values=lambda spec: _edit_rules(spec).qualities, aliases=lambda spec: spec.quality_aliases
 )
-EDIT_SIZE = Param("size", "enum", values=lambda spec: _edit_rules(spec).sizes)
+EDIT_SIZE = Param("size", "enum", values=lambda spec: _edit_rules(spec).sizes, rule=_size_rule)
 # Every edit model parses it; models without input fidelity then refuse `high` (check_input_fidelity).
 INPUT_FIDELITY = Param("input_fidelity", "enum", values=lambda spec: INPUT_FIDELITIES)
 

@@ -23,6 +23,8 @@ from emulator.usage import input_image_tokens
 
 GPT_MODELS = [name for name, spec in MODELS.items() if spec.is_gpt]
 EDIT_MODELS = [name for name, spec in MODELS.items() if spec.edits]
+# Models whose edit `size` is an enum (gpt-image-2's open sizes are covered in test_gpt_image_2.py).
+ENUM_SIZE_EDIT_MODELS = [name for name in EDIT_MODELS if MODELS[name].size_rule is None]
 GPT_MIME_LIST = "'image/jpeg', 'image/png', and 'image/webp'"
 DALLE2_FORMAT_ERROR = "Uploaded image must be a PNG and less than 4 MB."
 
@@ -128,11 +130,13 @@ def test_gpt_edit_single_image_part(api: TestClient, spec_validator: Any, model:
     )
     assert decoded(body["data"][0]).size == (1024, 1024)
     usage = body["usage"]
+    rules = MODELS[model].edits
+    assert rules is not None
     assert usage["input_tokens_details"] == {
         "text_tokens": count_tokens("add a hat"),
-        "image_tokens": input_image_tokens(300, 300),
+        "image_tokens": input_image_tokens(300, 300, rules.fixed_input_fidelity or "low"),
     }
-    assert usage["output_tokens"] == 272
+    assert usage["output_tokens"] == MODELS[model].output_tokens_for("low", "1024x1024")
     assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
 
 
@@ -385,7 +389,7 @@ def test_n_above_maximum(api: TestClient) -> None:
     )
 
 
-@pytest.mark.parametrize("model", EDIT_MODELS)
+@pytest.mark.parametrize("model", ENUM_SIZE_EDIT_MODELS)
 def test_edit_sizes_per_model(api: TestClient, model: str) -> None:
     sizes = MODELS[model].edits.sizes  # type: ignore[union-attr]
     refused = "1792x1024"

@@ -32,7 +32,7 @@ def test_sdk_generates_with_each_gpt_model(openai_client: Any, spec_validator: A
         "png",
         "opaque",
     )
-    assert result.usage.output_tokens == 400
+    assert result.usage.output_tokens == MODELS[model].output_tokens_for("low", "1536x1024")  # 400 before gpt-image-2
     assert result.usage.input_tokens_details.image_tokens == 0
     assert result.usage.total_tokens == result.usage.input_tokens + result.usage.output_tokens
     spec_validator("ImagesResponse", result.model_dump(exclude_none=True))
