@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import Any, TypeVar
 
 from fastapi import Request
 from starlette.requests import ClientDisconnect
 
-from .errors import ApiError, invalid_json
+from .errors import ApiError, invalid_json, quote_list
 
 T = TypeVar("T")
 
@@ -76,6 +76,24 @@ def media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
+def is_json(kind: str) -> bool:
+    """`application/json` or a `+json` media type."""
+    return kind == "application/json" or kind.endswith("+json")
+
+
+UPLOAD_HINT = "Send the image files and parameters as multipart/form-data fields."
+JSON_HINT = "Send the parameters as a JSON object with 'Content-Type: application/json'."
+
+
+def unsupported_content_type(kind: str, accepted: Sequence[str], hint: str = UPLOAD_HINT) -> ApiError:
+    """The request is none of the body types the endpoint takes."""
+    return ApiError(
+        400,
+        f"Invalid Content-Type header ({kind or 'none'}): this endpoint expects {quote_list(accepted, 'or')}. {hint}",
+        code="invalid_content_type",
+    )
+
+
 def parse_json_object(raw: bytes) -> dict[str, Any]:
     """A JSON object body, or OpenAI's invalid-JSON / invalid-type error."""
     try:
@@ -94,12 +112,6 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
 async def read_json_object(request: Request, limit: int, timeout: float | None = None) -> dict[str, Any]:
     """The request's JSON object; non-JSON content types are refused with a 400."""
     kind = media_type(request)
-    if kind != "application/json" and not kind.endswith("+json"):
-        shown = kind or "none"
-        raise ApiError(
-            400,
-            f"Invalid Content-Type header ({shown}): this endpoint expects 'application/json'. "
-            "Send the parameters as a JSON object with 'Content-Type: application/json'.",
-            code="invalid_content_type",
-        )
+    if not is_json(kind):
+        raise unsupported_content_type(kind, ("application/json",), JSON_HINT)
     return parse_json_object(await read_body(request, limit, timeout))

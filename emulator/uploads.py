@@ -512,13 +512,3 @@ def not_fetched(param: str, what: str) -> ApiError:
 
 def invalid_image_url(param: str, detail: str) -> ApiError:
     return ApiError(400, f"Invalid '{param}': {detail}.", param=param, code="invalid_image_url")
-
-
-def unsupported_content_type(kind: str, accepted: Sequence[str]) -> ApiError:
-    """The request is neither of the body types the endpoint takes."""
-    return ApiError(
-        400,
-        f"Invalid Content-Type header ({kind or 'none'}): this endpoint expects {errors.quote_list(accepted, 'or')}. "
-        "Send the image files and parameters as multipart/form-data fields.",
-        code="invalid_content_type",
-    )

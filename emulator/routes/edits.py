@@ -11,12 +11,12 @@ from starlette.concurrency import run_in_threadpool
 from ..catalog import ModelSpec
 from ..harness import admit
 from ..job import InputImage, Job
-from ..request_body import media_type, parse_json_object, read_body
+from ..request_body import is_json, media_type, parse_json_object, read_body, unsupported_content_type
 from ..resolve import build_job
 from ..runtime import Runtime, get_runtime
 from ..schemas import EDIT_FILE_TYPES, json_body_doc, response_docs
 from ..streaming import stream_response
-from ..uploads import decode_edit, edit_parts, json_edit_parts, read_form, unsupported_content_type
+from ..uploads import decode_edit, edit_parts, json_edit_parts, read_form
 from ..validation import validate_edit
 from .common import images_response
 
@@ -38,7 +38,7 @@ async def create_image_edit(request: Request, runtime: Runtime = Depends(get_run
         async with read_form(request, limit, timeout) as form:
             spec, values, parts = validate_edit(form.body, lambda spec: edit_parts(form, spec), form=True)
             inputs, mask = await run_in_threadpool(decode_edit, spec, parts)
-    elif kind == "application/json" or kind.endswith("+json"):
+    elif is_json(kind):
         body = parse_json_object(await read_body(request, limit, timeout))
         spec, values, parts = validate_edit(body, lambda spec: json_edit_parts(body, spec), form=False)
         inputs, mask = await run_in_threadpool(decode_edit, spec, parts)

@@ -7,11 +7,11 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ..harness import admit
-from ..request_body import media_type
+from ..request_body import media_type, unsupported_content_type
 from ..resolve import build_job
 from ..runtime import Runtime, get_runtime
 from ..schemas import VARIATION_ERRORS, VARIATION_FILE_TYPES, json_body_doc, response_docs
-from ..uploads import decode_variation, read_form, unsupported_content_type, variation_part
+from ..uploads import decode_variation, read_form, variation_part
 from ..validation import validate_variation
 from .common import images_response
 
