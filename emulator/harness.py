@@ -65,8 +65,9 @@ def request_target(request: Request, job: Job) -> Target:
     )
 
 
-def api_key(request: Request) -> str:
-    return request.headers.get("authorization", "").partition(" ")[2].strip()
+def bearer_key(authorization: str) -> str:
+    """The key of an `Authorization: Bearer <key>` header value (rate limits count per key)."""
+    return authorization.partition(" ")[2].strip()
 
 
 async def hold(request: Request, seconds: float) -> bool:
@@ -108,7 +109,9 @@ async def admit(request: Request, job: Job) -> Plan:
             )
             if effect == "error" or not job.stream:
                 raise error
-    limited = runtime.limiter.admit(api_key(request), job.n, job.spec.name) if runtime.limiter.enabled else None
+    limited = None
+    if runtime.limiter.enabled:
+        limited = runtime.limiter.admit(bearer_key(request.headers.get("authorization", "")), job.n, job.spec.name)
     if limited is not None:
         raise limited
     if fault is not None and effect == "hold":

@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .body_capture import BodyCapture
 from .errors import ApiError, invalid_api_key, no_api_key
-from .harness import FAULT_STATE, SESSION_HEADER, SESSION_STATE
+from .harness import FAULT_STATE, SESSION_HEADER, SESSION_STATE, bearer_key
 from .journal import Entry, public_headers
 
 if TYPE_CHECKING:
@@ -128,7 +128,7 @@ class HarnessMiddleware:
         headers = Headers(scope=scope)
         state = scope.setdefault("state", {})
         state[SESSION_STATE] = session = session or headers.get(SESSION_HEADER) or None
-        key = headers.get("authorization", "").partition(" ")[2].strip()
+        key = bearer_key(headers.get("authorization", ""))
         journal = self.runtime.journal
         entry = Entry(state.get("request_id", ""), scope["method"], path, session, public_headers(scope["headers"]))
         capture = BodyCapture(headers.get("content-type", "")) if journal.size else None
