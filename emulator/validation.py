@@ -211,6 +211,13 @@ def validate_params(
 ) -> dict[str, Any]:
     """Check every param against `spec`; return the typed values that were sent."""
     refuse_unsupported(body, params, spec, form=form)
+    return typed_values(body, params, spec, form=form)
+
+
+def typed_values(
+    body: Mapping[str, Any], params: Sequence[Param], spec: ModelSpec, *, form: bool = False
+) -> dict[str, Any]:
+    """The typed, checked values of `params` in `body` (once `refuse_unsupported` has passed)."""
     values: dict[str, Any] = {}
     for param in params:
         if param.name not in body:
@@ -392,9 +399,9 @@ def validate_edit(
     check_unknown_keys(body, {"model", *(EDIT_FORM_FILES if form else EDIT_JSON_REFS), *(p.name for p in params)})
     spec = resolve_edit_model(body, json=not form)
     refuse_unsupported(body, params, spec, form=form)
-    values = validate_params(body, params[:1], spec, form=form)
+    values = typed_values(body, params[:1], spec, form=form)
     checked = images(spec)
-    values.update(validate_params({k: v for k, v in body.items() if k != "prompt"}, params[1:], spec, form=form))
+    values.update(typed_values(body, params[1:], spec, form=form))
     check_output_options(values)
     check_input_fidelity(spec, values)
     return spec, values, checked
@@ -408,4 +415,4 @@ def validate_variation(
     spec = resolve_variation_model(body)
     refuse_unsupported(body, VARIATION_PARAMS, spec, form=True)
     checked = images(spec)
-    return spec, validate_params(body, VARIATION_PARAMS, spec, form=True), checked
+    return spec, typed_values(body, VARIATION_PARAMS, spec, form=True), checked
