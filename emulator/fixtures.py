@@ -28,7 +28,7 @@ import yaml
 from PIL import Image, ImageOps
 
 from .faults import FAULT_KINDS, Target, normalize_path
-from .render import encode
+from .render import encode, flatten
 
 FIXTURES_FILE = "fixtures.yaml"
 RULE_KEYS = ("match", "image", "error", "revised_prompt")
@@ -74,11 +74,7 @@ def convert(source: bytes, width: int, height: int, output_format: str, compress
     with Image.open(io.BytesIO(source)) as img:
         img = ImageOps.exif_transpose(img).convert("RGBA")
     img = ImageOps.fit(img, (width, height), Image.Resampling.LANCZOS)
-    if background != "transparent":
-        flat = Image.new("RGB", img.size, (255, 255, 255))
-        flat.paste(img, mask=img.getchannel("A"))
-        img = flat
-    return encode(img, output_format, compression)
+    return encode(img if background == "transparent" else flatten(img), output_format, compression)
 
 
 # --- loading --------------------------------------------------------------------------------------------

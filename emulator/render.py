@@ -123,7 +123,7 @@ def encode(img: Image.Image, output_format: str, output_compression: int = 100) 
     fmt = output_format.lower()
     if fmt == "jpeg":
         if img.mode != "RGB":
-            img = _flatten(img)
+            img = flatten(img)
         img.save(buf, "JPEG", quality=min(max(output_compression, 1), 100))
     elif fmt == "webp":
         quality = min(max(output_compression, 0), 100)
@@ -504,11 +504,11 @@ def pixelate(img: Image.Image, partial: int, total: int) -> Image.Image:
     return img.resize(small, Image.Resampling.BOX).resize((w, h), Image.Resampling.NEAREST)
 
 
-def _flatten(img: Image.Image) -> Image.Image:
-    """RGB on white, for JPEG."""
+def flatten(img: Image.Image) -> Image.Image:
+    """RGB on white (JPEG, and opaque fixture images)."""
     rgba = img.convert("RGBA")
     back = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
     return Image.alpha_composite(back, rgba).convert("RGB")
 
 
-__all__ = ["RenderSpec", "encode", "render", "render_image"]
+__all__ = ["RenderSpec", "encode", "flatten", "render", "render_image"]
