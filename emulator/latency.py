@@ -40,6 +40,15 @@ class LatencyMode:
     fixed_ms: float = 0.0
 
 
+def milliseconds(text: str) -> float | None:
+    """A finite, non-negative number of milliseconds, or None."""
+    try:
+        ms = float(text)
+    except ValueError:
+        return None
+    return ms if math.isfinite(ms) and ms >= 0 else None
+
+
 def parse_latency(value: str) -> LatencyMode:
     """`none`, `realistic` or a non-negative number of milliseconds; ValueError otherwise."""
     text = value.strip().lower()
@@ -47,11 +56,8 @@ def parse_latency(value: str) -> LatencyMode:
         return LatencyMode()
     if text == "realistic":
         return LatencyMode(realistic=True)
-    try:
-        ms = float(text)
-    except ValueError:
-        ms = -1.0
-    if not math.isfinite(ms) or ms < 0:
+    ms = milliseconds(text)
+    if ms is None:
         raise ValueError(f"latency must be 'none', 'realistic' or a number of milliseconds, not {value!r}")
     return LatencyMode(fixed_ms=ms)
 
@@ -66,11 +72,8 @@ def realistic_seconds(job: Job) -> float:
 
 def header_ms(value: str) -> float:
     """The `X-Emulator-Latency-Ms` value, or a 400 in OpenAI's envelope."""
-    try:
-        ms = float(value)
-    except ValueError:
-        ms = -1.0
-    if not math.isfinite(ms) or ms < 0:
+    ms = milliseconds(value)
+    if ms is None:
         raise ApiError(
             400,
             f"Invalid X-Emulator-Latency-Ms header: {value!r}. Expected a non-negative number of milliseconds.",
