@@ -282,7 +282,8 @@ def main() -> None:
     parser.add_argument("--cache-bytes", type=int, default=None, help="server --cache-bytes (default: its own)")
     parser.add_argument("--max-seconds", type=float, default=1800, help="give up (and fail) after this long")
     args = parser.parse_args()
-    server_args = ["--api-key", API_KEY]
+    # The mix exercises every endpoint of the mid-2026 API (dall-e URLs, variations): serve that date.
+    server_args = ["--api-key", API_KEY, "--api-date", "2026-05-01"]
     if args.cache_bytes is not None:
         server_args += ["--cache-bytes", str(args.cache_bytes)]
     deadline = time.monotonic() + args.max_seconds

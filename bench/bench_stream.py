@@ -25,7 +25,7 @@ HEADERS = {"Authorization": "Bearer bench"}
 
 def body(prompt: str, partials: int) -> dict[str, object]:
     return {
-        "model": "gpt-image-1",
+        "model": "gpt-image-2.5-sunburst",
         "prompt": prompt,
         "size": "1024x1024",
         "quality": "low",

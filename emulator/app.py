@@ -140,7 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             document = get_openapi(
                 title=app.title, version=app.version, description=app.description, routes=app.routes
             )
-            app.openapi_schema = complete_document(document)
+            app.openapi_schema = complete_document(document, runtime.catalog())
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

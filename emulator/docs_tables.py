@@ -32,6 +32,8 @@ def _edits(spec: ModelSpec) -> str:
 
 COLUMNS: tuple[tuple[str, Callable[[ModelSpec], str]], ...] = (
     ("model", lambda s: f"`{s.name}`"),
+    ("released", lambda s: s.released.isoformat()),
+    ("shutdown", lambda s: s.shutdown.isoformat() if s.shutdown else "—"),
     ("sizes", lambda s: s.size_rule.describe() if s.size_rule else _list(s.sizes)),
     ("quality", lambda s: _list(s.qualities)),
     ("n", lambda s: f"1–{s.n_max}"),

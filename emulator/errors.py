@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+from .catalog import SizeProblem, SizeRule, parse_size
 
 INVALID_REQUEST = "invalid_request_error"
 
@@ -177,13 +179,73 @@ def invalid_json() -> ApiError:
     return ApiError(400, INVALID_JSON_MESSAGE)
 
 
+IMAGE_USER_ERROR = "image_generation_user_error"
+
+
 def model_not_found(model: str) -> ApiError:
+    """The API before 2026-05-12: OpenAI's generic 404 (contract §11)."""
     return ApiError(
         404,
         f"The model `{model}` does not exist or you do not have access to it.",
         param="model",
         code="model_not_found",
     )
+
+
+def model_does_not_exist(model: str) -> ApiError:
+    """Today's answer for a retired or unknown image model, `""` included (contract §16)."""
+    message = f"The model '{model}' does not exist."
+    return ApiError(400, message, type=IMAGE_USER_ERROR, param="model", code="invalid_value")
+
+
+def unknown_model(model: str, *, today: bool) -> ApiError:
+    return model_does_not_exist(model) if today else model_not_found(model)
+
+
+def plain_list(values: Iterable[str]) -> str:
+    """`a, b, and c` without quotes (today's size errors)."""
+    return quote_list(values).replace("'", "")
+
+
+def invalid_size(size: str, sizes: Sequence[str], *, today: bool) -> ApiError:
+    """A size outside a fixed-size model's list."""
+    if not today:
+        return invalid_value("size", size, sizes)
+    return ApiError(
+        400,
+        f"Invalid size '{size}'. Supported sizes are {plain_list(sizes)}.",
+        type=IMAGE_USER_ERROR,
+        param="size",
+        code="invalid_value",
+    )
+
+
+def open_size_error(size: str, problem: SizeProblem, rule: SizeRule, *, today: bool) -> ApiError:
+    """A size an open-size model's rule refuses: today's captured wording (the aspect-ratio sentence is
+    the emulator's, no capture exists), or the emulator's wording of the API before 2026-05-12."""
+    if today:
+        ratio = f"1:{rule.max_ratio} and {rule.max_ratio}:1"
+        messages = {
+            "format": "Expected WIDTHxHEIGHT, for example '1824x1024'.",
+            "multiple": f"Invalid size '{size}'. Width and height must both be divisible by {rule.multiple}.",
+            "edge": f"The longest edge must be less than or equal to {rule.max_edge}.",
+            "ratio": f"Invalid size '{size}'. The aspect ratio must be between {ratio}.",
+            "too_small": "Requested resolution is below the current minimum pixel budget.",
+            "too_large": f"Invalid size '{size}'. Requested resolution exceeds the current pixel budget.",
+        }
+        return ApiError(400, messages[problem], type=IMAGE_USER_ERROR, param="size", code="invalid_value")
+    dims = parse_size(size)
+    pixels = f"{dims[0] * dims[1]:,}" if dims else ""
+    legacy = {
+        "format": "Size must be 'auto' or WIDTHxHEIGHT in pixels, e.g. '1024x1024'.",
+        "multiple": f"Width and height must be multiples of {rule.multiple}.",
+        "edge": f"The longest edge must be at most {rule.max_edge} pixels.",
+        "ratio": f"The ratio of the longest to the shortest edge must be at most {rule.max_ratio}:1.",
+        "too_small": f"The total number of pixels must be between {rule.min_pixels:,} and {rule.max_pixels:,}, "
+        f"but got {pixels}.",
+    }
+    legacy["too_large"] = legacy["too_small"]
+    return ApiError(400, f"Invalid value: '{size}'. {legacy[problem]}", param="size", code="invalid_value")
 
 
 def no_api_key() -> ApiError:

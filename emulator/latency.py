@@ -1,7 +1,7 @@
 """Simulated generation time: `--latency none|realistic|<ms>` and the `X-Emulator-Latency-Ms` header.
 
-`realistic` uses the typical durations below for a 1024x1024 image (UNVERIFIED: rough public
-observations, not measurements), scaled by `--latency-scale`. Other sizes scale with the square root
+`realistic` uses the catalog's typical durations for a 1024x1024 image (`ModelSpec.latency`; rough
+public observations, not measurements), scaled by `--latency-scale`. Other sizes scale with the square root
 of their pixel count; each extra image of `n` adds 20%. A fixed `<ms>` and the per-request header are
 used as given (not scaled).
 """
@@ -10,25 +10,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from types import MappingProxyType
 
 from .errors import ApiError
 from .job import Job
 
 LATENCY_HEADER = "x-emulator-latency-ms"
 
-# Seconds for one 1024x1024 image, by model and concrete quality.
-REALISTIC_SECONDS: MappingProxyType[str, MappingProxyType[str, float]] = MappingProxyType(
-    {
-        "dall-e-2": MappingProxyType({"standard": 5.0}),
-        "dall-e-3": MappingProxyType({"standard": 12.0, "hd": 20.0}),
-        "gpt-image-1": MappingProxyType({"low": 10.0, "medium": 25.0, "high": 50.0}),
-        "gpt-image-1-mini": MappingProxyType({"low": 5.0, "medium": 10.0, "high": 20.0}),
-        "gpt-image-1.5": MappingProxyType({"low": 6.0, "medium": 15.0, "high": 30.0}),
-    }
-)
-# Models missing from the table use their family's representative.
-FAMILY_FALLBACK = MappingProxyType({"gpt-image": "gpt-image-1", "dall-e": "dall-e-3"})
 EXTRA_IMAGE_FACTOR = 0.2
 
 
@@ -64,8 +51,8 @@ def parse_latency(value: str) -> LatencyMode:
 
 def realistic_seconds(job: Job) -> float:
     """Typical generation time of `job` (unscaled)."""
-    table = REALISTIC_SECONDS.get(job.spec.name) or REALISTIC_SECONDS[FAMILY_FALLBACK[job.spec.family]]
-    base = table.get(job.quality) or max(table.values())
+    table = job.spec.latency
+    base = table.get(job.quality) or max(table.values(), default=0.0)
     size_factor = math.sqrt(job.width * job.height / (1024 * 1024))
     return base * size_factor * (1 + EXTRA_IMAGE_FACTOR * (job.n - 1))
 

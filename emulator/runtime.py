@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import date
 
 from fastapi import Request
 
+from .catalog import Catalog, api_day, catalog_as_of
 from .faults import FaultBook
 from .fixtures import Fixtures, load_fixtures
 from .image_cache import ImageCache
@@ -32,6 +34,11 @@ class Runtime:
     limiter: RateLimiter
     latency: LatencyMode
     fixtures: Fixtures | None = None
+    api_date: date | None = None  # None: `today`
+
+    def catalog(self) -> Catalog:
+        """The API as of the configured date (the current day's, for `--api-date today`)."""
+        return catalog_as_of(api_day(self.api_date))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -45,6 +52,7 @@ class Runtime:
             limiter=RateLimiter(settings.rate_limit_rpm, settings.rate_limit_ipm),
             latency=parse_latency(settings.latency),
             fixtures=load_fixtures(settings.fixtures) if settings.fixtures else None,
+            api_date=settings.fixed_api_date,
         )
 
 

@@ -10,12 +10,13 @@ parameters, cross-field rules): a schema-valid request may still get a 400, as f
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from .catalog import MODELS, VARIATION_MIME_TYPES, ModelSpec
+from .catalog import MODELS, Catalog, ModelSpec
 from .faults import ERROR_KINDS, FAULT_KINDS, MAX_FAULT_SECONDS
 from .validation import (
     EDIT_PARAMS,
@@ -29,22 +30,23 @@ from .validation import (
 
 SECURITY_SCHEME = "ApiKeyAuth"
 
+# What each parameter is; which models take it is added from the catalog (`_takers`).
 DESCRIPTIONS = {
-    "prompt": "Text description of the image. Up to 32000 chars (GPT), 4000 (dall-e-3), 1000 (dall-e-2).",
-    "n": "Number of images (dall-e-3: 1).",
-    "quality": "Per model; see the README table. `auto` on dall-e means `standard`.",
+    "prompt": "Text description of the image; the longest prompt is per model (see the README's model table).",
+    "n": "Number of images.",
+    "quality": "Per model; see the README table. `auto` resolves to a concrete quality.",
     "size": "Per model; see the README table.",
-    "style": "dall-e-3 only.",
-    "response_format": "dall-e only (GPT image models always answer b64_json).",
+    "style": "Legacy style of the retired DALL·E models.",
+    "response_format": "Legacy parameter of the retired DALL·E models (GPT image models always answer b64_json).",
     "output_format": "GPT image models only.",
     "output_compression": "GPT image models only; jpeg/webp (png needs 100).",
-    "background": "GPT image models only; `transparent` needs png or webp (not on gpt-image-2).",
+    "background": "GPT image models only; `transparent` needs png or webp.",
     "moderation": "GPT image models only.",
     "stream": "GPT image models only: answer text/event-stream (partial images, then completed).",
     "partial_images": "GPT image models only, with stream.",
-    "input_fidelity": "`high` on gpt-image-1 and gpt-image-1.5 only.",
-    "user": "End-user id (recorded, not used).",
-    "safety_identifier": "End-user id (recorded, not used).",
+    "input_fidelity": "`high` only where the model takes it.",
+    "user": "End-user id (deprecated: `safety_identifier`).",
+    "safety_identifier": "End-user id for safety monitoring.",
 }
 
 
@@ -61,49 +63,64 @@ def _enum(values: Iterable[str]) -> Any:
     return Literal[_unique(values)]  # type: ignore[valid-type]
 
 
+def _takers(param: Param, specs: Sequence[ModelSpec], users: Sequence[ModelSpec]) -> str:
+    """` Taken by: a, b.` when only some of the endpoint's models take `param`."""
+    return f" Taken by: {', '.join(spec.name for spec in users)}." if len(users) < len(specs) else ""
+
+
 def _param_field(param: Param, specs: Sequence[ModelSpec]) -> tuple[Any, Any]:
     """(annotation, Field) documenting `param` as the models in `specs` accept it."""
     users = [spec for spec in specs if param.supported_by(spec)] or list(specs)
-    description = DESCRIPTIONS.get(param.name)
+    description = (DESCRIPTIONS.get(param.name) or "") + _takers(param, specs, users)
     constraints: dict[str, Any] = {}
     annotation: Any
-    if param.kind == "enum" and param.values is not None:
+    if param.kind in ("enum", "size") and param.values is not None:
         aliases = [alias for spec in users for alias in (param.aliases(spec) if param.aliases else {})]
-        annotation = _enum([*(value for spec in users for value in param.values(spec)), *aliases])
-        if param.rule is not None and any(param.rule(spec) for spec in users):
-            annotation = str | annotation  # open (gpt-image-2 sizes: any WxH its rule accepts)
-            description = f"{description} gpt-image-2: `auto` or any WxH within its limits."
+        values = [*(value for spec in users for value in param.values(spec)), *aliases]
+        annotation = _enum(values) if values else str  # no served model takes it: any value is refused
+        open_models = [spec.name for spec in users if param.rule is not None and param.rule(spec)]
+        if open_models:
+            annotation = str | annotation  # open sizes: any WxH the model's rule accepts
+            description = f"{description} {', '.join(open_models)}: `auto` or any WxH within its limits."
     elif param.kind == "integer":
         annotation = int
-        if param.bounds is not None:
-            bounds = [param.bounds(spec) for spec in users]
+        bounds = [param.bounds(spec) for spec in users] if param.bounds is not None else []
+        if bounds:
             constraints = {"ge": min(low for low, _ in bounds), "le": max(high for _, high in bounds)}
     elif param.kind == "boolean":
         annotation = bool
     else:
         annotation = str
-    if param.name == "prompt":
+    if param.name == "prompt" and users:
         constraints = {"min_length": 1, "max_length": max(spec.prompt_max for spec in users)}
     if param.required:
         return annotation, Field(..., description=description, **constraints)
     return annotation | None, Field(None, description=description, **constraints)
 
 
-def _model_field(names: Sequence[str]) -> tuple[Any, Any]:
-    """`model`: any string (unknown models are answered 404 or 400), the catalog's names suggested."""
-    return str | _enum(names) | None, Field(None, description=f"One of {', '.join(names)}.")
+def _model_field(names: Sequence[str], required: bool) -> tuple[Any, Any]:
+    """`model`: any string (unknown models are refused), the served names suggested."""
+    if not names:
+        return str | None, Field(None, description="No model is served on this API date.")
+    description = f"One of {', '.join(names)}."
+    if required:
+        return str | _enum(names), Field(..., description=description)
+    return str | _enum(names) | None, Field(None, description=description)
 
 
 def request_model(
     name: str,
+    catalog: Catalog,
     params: Sequence[Param],
     models: Sequence[str],
     doc: str,
+    *,
+    model_required: bool = False,
     **extra_fields: tuple[Any, Any],
 ) -> type[BaseModel]:
     """A pydantic model documenting one request body: `model`, then the Param table's fields."""
-    specs = [MODELS[model] for model in models]
-    fields: dict[str, Any] = {"model": _model_field(models)}
+    specs = [catalog.models[model] for model in models]
+    fields: dict[str, Any] = {"model": _model_field(models, model_required)}
     fields.update({param.name: _param_field(param, specs) for param in params})
     fields.update(extra_fields)
     return create_model(name, __config__=ConfigDict(extra="forbid"), __doc__=doc, **fields)
@@ -119,36 +136,53 @@ class ImageRef(BaseModel):
     file_id: str | None = Field(None, description="Not supported by the emulator (400).")
 
 
-CreateImageRequest = request_model(
-    "CreateImageRequest",
-    GENERATION_PARAMS,
-    tuple(MODELS),
-    "application/json. Without `model`: dall-e-2, or gpt-image-1 when a GPT-only parameter is set.",
-)
-CreateImageEditRequest = request_model(
-    "CreateImageEditRequest",
-    EDIT_PARAMS,
-    edit_models(json=False),
-    "multipart/form-data. `image`: one file, or (GPT image models) up to 16 files, as repeated `image` or "
-    "`image[]` parts; `mask`: a PNG the size of the first image.",
-    image=(bytes | list[bytes], Field(description="PNG/JPEG/WebP file(s).", json_schema_extra={"format": "binary"})),
-    mask=(bytes | None, Field(None, json_schema_extra={"format": "binary"})),
-)
-EditImageJsonRequest = request_model(
-    "EditImageJsonRequest",
-    JSON_EDIT_PARAMS,
-    edit_models(json=True),
-    "application/json edits (GPT image models): images as base64 data URLs.",
-    images=(list[ImageRef], Field(min_length=1, max_length=16)),
-    mask=(ImageRef | None, Field(None)),
-)
-CreateImageVariationRequest = request_model(
-    "CreateImageVariationRequest",
-    VARIATION_PARAMS,
-    variation_models(),
-    "multipart/form-data: one square PNG smaller than 4 MB.",
-    image=(bytes, Field(json_schema_extra={"format": "binary"})),
-)
+@functools.lru_cache(maxsize=8)
+def request_models(catalog: Catalog) -> tuple[type[BaseModel], ...]:
+    """The request bodies of the three image endpoints as the API takes them on `catalog.day`."""
+    required = catalog.rules.generation_default is None
+    default = "`model` is required." if required else f"Without `model`: {catalog.rules.generation_default}."
+    return (
+        request_model(
+            "CreateImageRequest",
+            catalog,
+            GENERATION_PARAMS,
+            tuple(catalog.models),
+            f"application/json. {default}",
+            model_required=required,
+        ),
+        request_model(
+            "CreateImageEditRequest",
+            catalog,
+            EDIT_PARAMS,
+            edit_models(catalog, json=False),
+            "multipart/form-data. `image`: one file, or (GPT image models) up to 16 files, as repeated `image` or "
+            "`image[]` parts; `mask`: a PNG the size of the first image.",
+            model_required=catalog.rules.edit_default is None,
+            image=(
+                bytes | list[bytes],
+                Field(description="PNG/JPEG/WebP file(s).", json_schema_extra={"format": "binary"}),
+            ),
+            mask=(bytes | None, Field(None, json_schema_extra={"format": "binary"})),
+        ),
+        request_model(
+            "EditImageJsonRequest",
+            catalog,
+            JSON_EDIT_PARAMS,
+            edit_models(catalog, json=True),
+            "application/json edits (GPT image models): images as base64 data URLs.",
+            model_required=catalog.rules.edit_default is None,
+            images=(list[ImageRef], Field(min_length=1, max_length=16)),
+            mask=(ImageRef | None, Field(None)),
+        ),
+        request_model(
+            "CreateImageVariationRequest",
+            catalog,
+            VARIATION_PARAMS,
+            variation_models(catalog),
+            "multipart/form-data: one square PNG smaller than 4 MB (the endpoint retired on 2026-05-12: 404).",
+            image=(bytes, Field(json_schema_extra={"format": "binary"})),
+        ),
+    )
 
 
 class InputTokensDetails(BaseModel):
@@ -316,10 +350,6 @@ class Health(BaseModel):
 
 
 DOC_MODELS: tuple[type[BaseModel], ...] = (
-    CreateImageRequest,
-    CreateImageEditRequest,
-    EditImageJsonRequest,
-    CreateImageVariationRequest,
     ImagesResponse,
     ImageStreamEvent,
     ErrorResponse,
@@ -347,12 +377,14 @@ ERROR_STATUSES = {
 # What each image endpoint can answer besides 200 (variations take no unknown model: 400 instead).
 IMAGE_ERRORS = (400, 401, 404, 408, 413, 429, 500, 503)
 VARIATION_ERRORS = (400, 401, 408, 413, 429, 500, 503)
-# Media types of the multipart file parts, from the catalog (the union over the endpoint's models).
+# Media types of the multipart file parts, from the catalog (the union over every model that edits).
 EDIT_FILE_TYPES = {
-    "image": _unique(mime for name in edit_models(json=False) for mime in MODELS[name].edits.mime_types),  # type: ignore[union-attr]
+    "image": _unique(mime for spec in MODELS.values() if spec.edits for mime in spec.edits.mime_types),
     "mask": ("image/png",),
 }
-VARIATION_FILE_TYPES = {"image": VARIATION_MIME_TYPES}
+VARIATION_FILE_TYPES = {
+    "image": _unique(mime for spec in MODELS.values() if spec.variations for mime in spec.variations.mime_types)
+}
 HARNESS_NOTE = (
     "\n\nTest harness: the header `X-Emulator-Fault: KIND[; option=value]` injects a fault, "
     "`X-Emulator-Latency-Ms` simulates generation time and `X-Emulator-Session` tags the request "
@@ -437,12 +469,13 @@ def admin_extra(body: type[BaseModel] | None = None) -> dict[str, Any]:
     return extra
 
 
-def complete_document(document: dict[str, Any]) -> dict[str, Any]:
-    """Put DOC_MODELS into `components.schemas`, declare the bearer scheme, and drop FastAPI's 422
-    responses (the app answers validation problems with a 400 envelope; there are none to answer)."""
+def complete_document(document: dict[str, Any], catalog: Catalog) -> dict[str, Any]:
+    """Put the request bodies of `catalog`'s day and DOC_MODELS into `components.schemas`, declare the
+    bearer scheme, and drop FastAPI's 422 responses (the app answers validation problems with a 400
+    envelope; there are none to answer). A retired endpoint is marked deprecated and documents its 404."""
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
-    for model in DOC_MODELS:
+    for model in (*request_models(catalog), *DOC_MODELS):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
@@ -453,5 +486,9 @@ def complete_document(document: dict[str, Any]) -> dict[str, Any]:
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
             operation.get("responses", {}).pop("422", None)
+    variations = document.get("paths", {}).get("/v1/images/variations", {}).get("post")
+    if variations is not None and not catalog.rules.variations:
+        variations["deprecated"] = True
+        variations["responses"].update(error_docs((404,)))
     return document
 

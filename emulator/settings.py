@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .catalog import CATALOG_DATE, parse_api_date
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
 
@@ -16,6 +19,11 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="EMULATOR_", extra="ignore")
 
+    api_date: str = Field(
+        CATALOG_DATE.isoformat(),
+        description="The API as of this date (YYYY-MM-DD), or `today` to follow the clock (UTC): which models "
+        "are served and how errors read. The default is the day of the newest SDK the catalog mirrors.",
+    )
     host: str = Field("127.0.0.1", description="Interface to listen on (0.0.0.0 in containers).")
     port: int = Field(8000, description="TCP port.")
     workers: int = Field(1, ge=1, description="Number of uvicorn worker processes.")
@@ -58,6 +66,17 @@ class Settings(BaseSettings):
     fault_hold_seconds: float = Field(
         30.0, ge=0, description="How long a `timeout` fault holds the response unless it sets hold_seconds."
     )
+
+    @field_validator("api_date")
+    @classmethod
+    def _check_api_date(cls, value: str) -> str:
+        parse_api_date(value)
+        return value.strip().lower()
+
+    @property
+    def fixed_api_date(self) -> date | None:
+        """The configured date, or None for `today`."""
+        return parse_api_date(self.api_date)
 
     @field_validator("latency")
     @classmethod

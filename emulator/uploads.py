@@ -35,7 +35,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from . import errors
-from .catalog import VARIATION_MAX_BYTES, VARIATION_MIME_TYPES, EditRules, ModelSpec
+from .catalog import EditRules, ModelSpec, VariationRules
 from .errors import ApiError
 from .job import InputImage
 from .request_body import limited_stream, within
@@ -84,7 +84,14 @@ def edit_file_rules(rules: EditRules, *, has_mask: bool) -> tuple[FileRules, Fil
     return image, mask
 
 
-VARIATION_RULES = FileRules(max_bytes=VARIATION_MAX_BYTES, mime_types=VARIATION_MIME_TYPES, square=True, legacy=True)
+def variation_file_rules(rules: VariationRules) -> FileRules:
+    """The rules for a variation's input image (dall-e wording)."""
+    return FileRules(max_bytes=rules.max_bytes, mime_types=rules.mime_types, square=True, legacy=True)
+
+
+def _variation_rules(spec: ModelSpec) -> FileRules:
+    assert spec.variations is not None, f"{spec.name} takes no variations"
+    return variation_file_rules(spec.variations)
 
 
 # --- multipart parsing ---------------------------------------------------------------------------------
@@ -223,7 +230,7 @@ def variation_part(form: Form, spec: ModelSpec) -> FilePart:
     """The single `image` part of a variation request, type- and size-checked."""
     ((label, name, value),) = _file_parts(form, max_images=1, array_allowed=False)
     part = _upload_part(label, name, value)  # type: ignore[arg-type]
-    _check_declared(part, VARIATION_RULES)
+    _check_declared(part, _variation_rules(spec))
     return part
 
 
@@ -325,8 +332,8 @@ def decode_edit(spec: ModelSpec, parts: EditParts) -> tuple[tuple[InputImage, ..
     return inputs, mask
 
 
-def decode_variation(part: FilePart) -> InputImage:
-    return decode(part, VARIATION_RULES, 0)
+def decode_variation(spec: ModelSpec, part: FilePart) -> InputImage:
+    return decode(part, _variation_rules(spec), 0)
 
 
 def decode(part: FilePart, rules: FileRules, index: int) -> InputImage:

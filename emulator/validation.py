@@ -11,21 +11,12 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from . import errors
-from .catalog import (
-    DEFAULT_EDIT_MODEL,
-    DEFAULT_GENERATION_GPT_MODEL,
-    DEFAULT_GENERATION_MODEL,
-    MODELS,
-    EditRules,
-    ModelSpec,
-    SizeRule,
-    get_model,
-)
+from .catalog import Catalog, EditRules, ModelSpec, SizeRule
 from .errors import ApiError
 from .job import Job
 from .resolve import build_job
 
-Kind = Literal["string", "integer", "boolean", "enum"]
+Kind = Literal["string", "integer", "boolean", "enum", "size"]
 _UNSET = object()
 
 
@@ -39,7 +30,7 @@ class Param:
     values: Callable[[ModelSpec], Sequence[str]] | None = None  # enum values, in OpenAI's message order
     aliases: Callable[[ModelSpec], Mapping[str, str]] | None = None  # accepted, not listed in messages
     bounds: Callable[[ModelSpec], tuple[int, int]] | None = None
-    # An open value checked by a rule instead of the enum, for the models that have one (gpt-image-2 sizes).
+    # kind "size": an open value checked by this rule instead of the enum, for models that have one.
     rule: Callable[[ModelSpec], SizeRule | None] | None = None
     required: bool = False
     off_value: object = _UNSET  # a model that does not take the param still accepts this value
@@ -63,8 +54,14 @@ def _rule(param: Param, spec: ModelSpec) -> SizeRule | None:
 
 PROMPT = Param("prompt", "string", required=True)
 N = Param("n", "integer", bounds=lambda spec: (1, spec.n_max))
-QUALITY = Param("quality", "enum", values=_values("qualities"), aliases=lambda spec: spec.quality_aliases)
-SIZE = Param("size", "enum", values=_values("sizes"), rule=_size_rule)
+QUALITY = Param(
+    "quality",
+    "enum",
+    supported_by=_has("qualities"),
+    values=_values("qualities"),
+    aliases=lambda spec: spec.quality_aliases,
+)
+SIZE = Param("size", "size", values=_values("sizes"), rule=_size_rule)
 STYLE = Param("style", "enum", supported_by=_has("styles"), values=_values("styles"))
 RESPONSE_FORMAT = Param(
     "response_format", "enum", supported_by=_has("response_formats"), values=_values("response_formats")
@@ -114,9 +111,18 @@ GPT_ONLY_PARAMS = (
 _BOOL_STRINGS = {"true": True, "false": False}
 
 
-def drop_nulls(body: Mapping[str, Any]) -> dict[str, Any]:
-    """JSON `null` means the parameter was omitted (contract §3)."""
-    return {k: v for k, v in body.items() if v is not None}
+# Parameters whose JSON `null` counts as sent once the API refuses it (ApiRules.null_response_format_refused).
+NULL_IS_SENT = ("response_format",)
+
+
+def drop_nulls(body: Mapping[str, Any], keep: Sequence[str] = ()) -> dict[str, Any]:
+    """JSON `null` means the parameter was omitted (contract §3), except for the names in `keep`."""
+    return {k: v for k, v in body.items() if v is not None or k in keep}
+
+
+def kept_nulls(catalog: Catalog) -> tuple[str, ...]:
+    """The parameters whose `null` is refused like a value on this API date."""
+    return NULL_IS_SENT if catalog.rules.null_response_format_refused else ()
 
 
 def coerce(param: Param, value: Any, spec: ModelSpec, *, form: bool) -> Any:
@@ -134,7 +140,7 @@ def coerce(param: Param, value: Any, spec: ModelSpec, *, form: bool) -> Any:
     if isinstance(value, str):
         return value
     expected = "a string"
-    if param.kind == "enum" and param.values is not None and _rule(param, spec) is None:
+    if param.kind in ("enum", "size") and param.values is not None and _rule(param, spec) is None:
         expected = f"one of {errors.quote_list(param.values(spec), 'or')}"
     raise errors.invalid_type(param.name, expected, errors.json_type_name(value))
 
@@ -151,13 +157,11 @@ def _coerce_form_string(param: Param, value: str) -> int | bool:
     raise errors.unconvertible_string(param.name, "a boolean")
 
 
-def check_value(param: Param, value: Any, spec: ModelSpec) -> Any:
-    """The accepted (possibly alias-mapped) value, or raise the matching ApiError."""
-    rule = _rule(param, spec)
-    if rule is not None:
-        problem = rule.problem(value)
-        if problem is not None:  # wording UNVERIFIED (README)
-            raise ApiError(400, f"Invalid value: '{value}'. {problem}", param=param.name, code="invalid_value")
+def check_value(param: Param, value: Any, spec: ModelSpec, *, today: bool) -> Any:
+    """The accepted (possibly alias-mapped) value, or raise the matching ApiError (`today`: the wording
+    of the API since 2026-05-12)."""
+    if param.kind == "size" and param.values is not None:
+        check_size(value, param.values(spec), _rule(param, spec), today=today)
     elif param.kind == "enum" and param.values is not None:
         aliases = param.aliases(spec) if param.aliases else {}
         if value in aliases:
@@ -174,6 +178,16 @@ def check_value(param: Param, value: Any, spec: ModelSpec) -> Any:
     return value
 
 
+def check_size(value: str, sizes: Sequence[str], rule: SizeRule | None, *, today: bool) -> None:
+    """A size the model takes: by its open-size rule, else from its list."""
+    if rule is not None:
+        problem = rule.check(value)
+        if problem is not None:
+            raise errors.open_size_error(value, problem, rule, today=today)
+    elif value not in sizes:
+        raise errors.invalid_size(value, sizes, today=today)
+
+
 def check_prompt(prompt: str, limit: int) -> None:
     if prompt == "":
         raise errors.empty_string("prompt")
@@ -187,35 +201,33 @@ def check_unknown_keys(body: Mapping[str, Any], known: set[str]) -> None:
             raise errors.unknown_parameter(key)
 
 
-def resolve_model(body: Mapping[str, Any], default: Callable[[Mapping[str, Any]], str]) -> ModelSpec:
-    """The ModelSpec named by `model` (or the endpoint's default), or 404 model_not_found."""
+def resolve_model(body: Mapping[str, Any], catalog: Catalog, default: str | None) -> ModelSpec:
+    """The ModelSpec named by `model` (or the endpoint's `default`; None: `model` is required), or the
+    API's answer for an unknown or retired model."""
     name = body.get("model")
     if name is None:
-        name = default(body)
+        if default is None:
+            raise errors.missing_parameter("model")
+        name = default
     elif not isinstance(name, str):
         raise errors.invalid_type("model", "a string", errors.json_type_name(name))
-    spec = get_model(name)
+    spec = catalog.model(name)
     if spec is None:
-        raise errors.model_not_found(name)
+        raise errors.unknown_model(name, today=catalog.rules.user_error_wording)
     return spec
 
 
-def default_generation_model(body: Mapping[str, Any]) -> str:
-    if any(body.get(p) not in (None, False, "false") for p in GPT_ONLY_PARAMS):
-        return DEFAULT_GENERATION_GPT_MODEL
-    return DEFAULT_GENERATION_MODEL
-
-
-def validate_params(
-    body: Mapping[str, Any], params: Sequence[Param], spec: ModelSpec, *, form: bool = False
-) -> dict[str, Any]:
-    """Check every param against `spec`; return the typed values that were sent."""
-    refuse_unsupported(body, params, spec, form=form)
-    return typed_values(body, params, spec, form=form)
+def default_generation_model(body: Mapping[str, Any], catalog: Catalog) -> str | None:
+    """The generation model of a request without `model` (contract §2), None when it is required."""
+    gpt = catalog.rules.generation_gpt_default
+    gpt_only = any(body.get(p) not in (None, False, "false") for p in GPT_ONLY_PARAMS)
+    if gpt is not None and gpt_only and catalog.model(gpt) is not None:
+        return gpt
+    return catalog.rules.generation_default
 
 
 def typed_values(
-    body: Mapping[str, Any], params: Sequence[Param], spec: ModelSpec, *, form: bool = False
+    body: Mapping[str, Any], params: Sequence[Param], spec: ModelSpec, *, form: bool = False, today: bool = False
 ) -> dict[str, Any]:
     """The typed, checked values of `params` in `body` (once `refuse_unsupported` has passed)."""
     values: dict[str, Any] = {}
@@ -226,7 +238,7 @@ def typed_values(
             continue
         typed = coerce(param, body[param.name], spec, form=form)
         if param.supported_by(spec):
-            values[param.name] = check_value(param, typed, spec)
+            values[param.name] = check_value(param, typed, spec, today=today)
     return values
 
 
@@ -263,12 +275,13 @@ def check_output_options(values: Mapping[str, Any]) -> None:
         )
 
 
-def validate_generation(body: Mapping[str, Any]) -> Job:
-    """A `/v1/images/generations` JSON body → Job, or the ApiError OpenAI would answer."""
-    body = drop_nulls(body)
+def validate_generation(body: Mapping[str, Any], catalog: Catalog) -> Job:
+    """A `/v1/images/generations` JSON body → Job, or the ApiError OpenAI would answer on `catalog.day`."""
+    body = drop_nulls(body, kept_nulls(catalog))
     check_unknown_keys(body, {"model", *(p.name for p in GENERATION_PARAMS)})
-    spec = resolve_model(body, default_generation_model)
-    values = validate_params(body, GENERATION_PARAMS, spec)
+    spec = resolve_model(body, catalog, default_generation_model(body, catalog))
+    refuse_unsupported(body, GENERATION_PARAMS, spec, form=False)
+    values = typed_values(drop_nulls(body), GENERATION_PARAMS, spec, today=catalog.rules.user_error_wording)
     check_output_options(values)
     return build_job("generations", spec, values)
 
@@ -288,9 +301,13 @@ def _edit_rules(spec: ModelSpec) -> EditRules:
 
 
 EDIT_QUALITY = Param(
-    "quality", "enum", values=lambda spec: _edit_rules(spec).qualities, aliases=lambda spec: spec.quality_aliases
+    "quality",
+    "enum",
+    supported_by=lambda spec: bool(_edit_rules(spec).qualities),
+    values=lambda spec: _edit_rules(spec).qualities,
+    aliases=lambda spec: spec.quality_aliases,
 )
-EDIT_SIZE = Param("size", "enum", values=lambda spec: _edit_rules(spec).sizes, rule=_size_rule)
+EDIT_SIZE = Param("size", "size", values=lambda spec: _edit_rules(spec).sizes, rule=_size_rule)
 # Every edit model parses it; models without input fidelity then refuse `high` (check_input_fidelity).
 INPUT_FIDELITY = Param("input_fidelity", "enum", values=lambda spec: INPUT_FIDELITIES)
 
@@ -329,32 +346,32 @@ JSON_EDIT_PARAMS: tuple[Param, ...] = (
 VARIATION_PARAMS: tuple[Param, ...] = (N, SIZE, RESPONSE_FORMAT, USER)
 
 
-def edit_models(*, json: bool) -> tuple[str, ...]:
+def edit_models(catalog: Catalog, *, json: bool) -> tuple[str, ...]:
     """The models `/v1/images/edits` takes, in catalog order (JSON bodies: GPT image models only)."""
-    return tuple(name for name, spec in MODELS.items() if spec.edits and (spec.is_gpt or not json))
+    return tuple(name for name, spec in catalog.models.items() if spec.edits and (spec.is_gpt or not json))
 
 
-def variation_models() -> tuple[str, ...]:
-    return tuple(name for name, spec in MODELS.items() if spec.variations)
+def variation_models(catalog: Catalog) -> tuple[str, ...]:
+    return tuple(name for name, spec in catalog.models.items() if spec.variations)
 
 
-def resolve_edit_model(body: Mapping[str, Any], *, json: bool) -> ModelSpec:
-    """The edit model (default gpt-image-1.5); a known model that cannot edit is an invalid_value
-    listing the ones that can (wording UNVERIFIED), an unknown one a 404 like generations."""
-    spec = resolve_model(body, lambda _: DEFAULT_EDIT_MODEL)
-    allowed = edit_models(json=json)
+def resolve_edit_model(body: Mapping[str, Any], catalog: Catalog, *, json: bool) -> ModelSpec:
+    """The edit model (the date's default); a served model that cannot edit is an invalid_value listing
+    the ones that can (wording UNVERIFIED), an unknown one the same answer as for generations."""
+    spec = resolve_model(body, catalog, catalog.rules.edit_default)
+    allowed = edit_models(catalog, json=json)
     if spec.name not in allowed:
         raise errors.invalid_value("model", spec.name, allowed)
     return spec
 
 
-def resolve_variation_model(body: Mapping[str, Any]) -> ModelSpec:
+def resolve_variation_model(body: Mapping[str, Any], catalog: Catalog) -> ModelSpec:
     """Only dall-e-2: any other name gets `Invalid value: 'x'. Value must be 'dall-e-2'.` (contract §5.3)."""
-    allowed = variation_models()
-    name = body.get("model", allowed[0])
+    allowed = variation_models(catalog)
+    name = body.get("model", allowed[0] if allowed else "")
     if not isinstance(name, str):
         raise errors.invalid_type("model", "a string", errors.json_type_name(name))
-    spec = get_model(name)
+    spec = catalog.model(name)
     if spec is None or not spec.variations:
         if len(allowed) == 1:
             raise ApiError(
@@ -385,7 +402,7 @@ def check_input_fidelity(spec: ModelSpec, values: Mapping[str, Any]) -> None:
 
 
 def validate_edit(
-    body: Mapping[str, Any], images: Callable[[ModelSpec], T], *, form: bool
+    body: Mapping[str, Any], images: Callable[[ModelSpec], T], *, form: bool, catalog: Catalog
 ) -> tuple[ModelSpec, dict[str, Any], T]:
     """A `/v1/images/edits` body (multipart fields with `form=True`, else the JSON object) →
     (model, typed values, images(model)).
@@ -394,25 +411,28 @@ def validate_edit(
     caller's structural checks of the image parts) → n → enums → cross-field rules.
     """
     if not form:
-        body = drop_nulls(body)
+        body = drop_nulls(body, kept_nulls(catalog))
     params = EDIT_PARAMS if form else JSON_EDIT_PARAMS
     check_unknown_keys(body, {"model", *(EDIT_FORM_FILES if form else EDIT_JSON_REFS), *(p.name for p in params)})
-    spec = resolve_edit_model(body, json=not form)
+    spec = resolve_edit_model(body, catalog, json=not form)
     refuse_unsupported(body, params, spec, form=form)
-    values = typed_values(body, params[:1], spec, form=form)
+    body = drop_nulls(body)
+    today = catalog.rules.user_error_wording
+    values = typed_values(body, params[:1], spec, form=form, today=today)
     checked = images(spec)
-    values.update(typed_values(body, params[1:], spec, form=form))
+    values.update(typed_values(body, params[1:], spec, form=form, today=today))
     check_output_options(values)
     check_input_fidelity(spec, values)
     return spec, values, checked
 
 
 def validate_variation(
-    body: Mapping[str, Any], images: Callable[[ModelSpec], T]
+    body: Mapping[str, Any], images: Callable[[ModelSpec], T], catalog: Catalog
 ) -> tuple[ModelSpec, dict[str, Any], T]:
     """The multipart fields of `/v1/images/variations` → (model, typed values, images(model))."""
     check_unknown_keys(body, {"model", *VARIATION_FILES, *(p.name for p in VARIATION_PARAMS)})
-    spec = resolve_variation_model(body)
+    spec = resolve_variation_model(body, catalog)
     refuse_unsupported(body, VARIATION_PARAMS, spec, form=True)
     checked = images(spec)
-    return spec, typed_values(body, VARIATION_PARAMS, spec, form=True), checked
+    today = catalog.rules.user_error_wording
+    return spec, typed_values(body, VARIATION_PARAMS, spec, form=True, today=today), checked

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import httpx2
 import pytest
 from fastapi.testclient import TestClient
+from helpers import LEGACY_API_DATE
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -17,6 +19,9 @@ from referencing.jsonschema import DRAFT202012
 from emulator.app import create_app
 from emulator.server_process import EmulatorProcess
 from emulator.settings import Settings
+
+# Every server and Settings() of the suite inherits the legacy date (see helpers.LEGACY_API_DATE).
+os.environ["EMULATOR_API_DATE"] = LEGACY_API_DATE
 
 API_KEY = "sk-test-emulator"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}

@@ -22,9 +22,9 @@ from typing import Any
 import httpx2
 import pytest
 from conftest import API_KEY
+from helpers import LEGACY
 from PIL import Image
 
-from emulator.catalog import MODELS
 from emulator.server_process import EmulatorProcess
 from emulator.validation import (
     EDIT_PARAMS,
@@ -35,6 +35,8 @@ from emulator.validation import (
     edit_models,
     variation_models,
 )
+
+MODELS = LEGACY.models
 
 SESSION = "bad-input"
 HEADERS = {"Authorization": f"Bearer {API_KEY}", "X-Emulator-Session": SESSION}
@@ -184,6 +186,7 @@ def test_more_than_a_hundred_form_fields_is_a_400(http: httpx2.Client) -> None:
 JSON_WRONG = {
     "string": [12345, ["a"]],
     "enum": [12345, {"a": 1}],
+    "size": [12345, {"a": 1}],
     "integer": ["twelve", 1.5, True],
     "boolean": ["yes", 1],
 }
@@ -197,9 +200,9 @@ def model_taking(param: Param, models: tuple[str, ...]) -> str:
 def wrong_type_cases() -> Iterator[Any]:
     endpoints = [
         ("generations", GENERATION_PARAMS, tuple(MODELS)),
-        ("edits json", JSON_EDIT_PARAMS, edit_models(json=True)),
-        ("edits form", EDIT_PARAMS, edit_models(json=False)),
-        ("variations", VARIATION_PARAMS, variation_models()),
+        ("edits json", JSON_EDIT_PARAMS, edit_models(LEGACY, json=True)),
+        ("edits form", EDIT_PARAMS, edit_models(LEGACY, json=False)),
+        ("variations", VARIATION_PARAMS, variation_models(LEGACY)),
     ]
     for endpoint, params, models in endpoints:
         form = endpoint.endswith("form") or endpoint == "variations"

@@ -12,14 +12,15 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from helpers import assert_error
+from helpers import LEGACY, assert_error
 from PIL import Image, ImageDraw
 
-from emulator.catalog import MODELS
 from emulator.errors import quote_list
 from emulator.tokenizer import count_tokens
 from emulator.uploads import MAX_ASPECT_RATIO, MAX_INPUT_PIXELS
 from emulator.usage import input_image_tokens
+
+MODELS = LEGACY.models
 
 GPT_MODELS = [name for name, spec in MODELS.items() if spec.is_gpt]
 EDIT_MODELS = [name for name, spec in MODELS.items() if spec.edits]

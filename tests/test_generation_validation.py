@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from helpers import assert_error
+from helpers import LEGACY, assert_error
 from PIL import Image
 
-from emulator.catalog import MODELS, ModelSpec
+from emulator.catalog import ModelSpec
 from emulator.errors import quote_list
+
+MODELS = LEGACY.models
 
 GPT_MODELS = [m for m in MODELS.values() if m.is_gpt]
 DALLE_MODELS = [m for m in MODELS.values() if not m.is_gpt]

@@ -15,13 +15,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from helpers import assert_error
+from helpers import LEGACY, assert_error
 from PIL import Image
 
-from emulator.catalog import MODELS
 from emulator.resolve import resolve_background
 from emulator.tokenizer import count_tokens
 from emulator.usage import image_usage, input_image_tokens, output_image_tokens
+
+MODELS = LEGACY.models
 
 GPT2 = [name for name in MODELS if name.startswith("gpt-image-2")]
 SPEC = MODELS["gpt-image-2"]

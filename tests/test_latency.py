@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from helpers import LEGACY
 from pydantic import ValidationError
 
-from emulator.latency import REALISTIC_SECONDS, LatencyMode, latency_seconds, parse_latency, realistic_seconds
+from emulator.latency import LatencyMode, latency_seconds, parse_latency, realistic_seconds
 from emulator.settings import Settings
 from emulator.validation import validate_generation
 
@@ -18,7 +19,7 @@ BODY = {"model": "gpt-image-1", "prompt": "x", "quality": "low"}
 
 
 def job(**overrides: Any) -> Any:
-    return validate_generation({**BODY, **overrides})
+    return validate_generation({**BODY, **overrides}, LEGACY)
 
 
 @pytest.mark.parametrize(
@@ -37,15 +38,15 @@ def test_bad_latency_is_a_configuration_error(text: str) -> None:
 
 def test_realistic_grows_with_quality_size_and_n() -> None:
     low, high = realistic_seconds(job()), realistic_seconds(job(quality="high"))
-    assert low == REALISTIC_SECONDS["gpt-image-1"]["low"] < high
+    assert low == LEGACY.models["gpt-image-1"].latency["low"] < high
     assert realistic_seconds(job(size="1536x1024")) > low
     assert realistic_seconds(job(n=3)) > low
-    assert realistic_seconds(job(model="dall-e-3", quality=None)) == REALISTIC_SECONDS["dall-e-3"]["standard"]
+    assert realistic_seconds(job(model="dall-e-3", quality=None)) == LEGACY.models["dall-e-3"].latency["standard"]
 
 
 def test_scale_applies_to_realistic_only_and_the_header_wins() -> None:
     realistic = LatencyMode(realistic=True)
-    assert latency_seconds(realistic, 0.5, job(), None) == REALISTIC_SECONDS["gpt-image-1"]["low"] * 0.5
+    assert latency_seconds(realistic, 0.5, job(), None) == LEGACY.models["gpt-image-1"].latency["low"] * 0.5
     assert latency_seconds(LatencyMode(fixed_ms=300), 0.5, job(), None) == 0.3
     assert latency_seconds(realistic, 0.5, job(), "40") == 0.04
 
@@ -68,7 +69,7 @@ def test_configured_latency_delays_the_response(app_factory: Callable[..., Any])
 
 def test_realistic_latency_scaled_down(app_factory: Callable[..., Any]) -> None:
     with TestClient(app_factory(latency="realistic", latency_scale=0.02), headers=AUTH) as client:
-        assert processing_ms(client) >= REALISTIC_SECONDS["gpt-image-1"]["low"] * 0.02 * 1000
+        assert processing_ms(client) >= LEGACY.models["gpt-image-1"].latency["low"] * 0.02 * 1000
 
 
 def test_bad_latency_header_is_a_400(app_factory: Callable[..., Any]) -> None:

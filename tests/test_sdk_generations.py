@@ -9,9 +9,11 @@ from typing import Any
 import httpx2
 import openai
 import pytest
+from helpers import LEGACY
 from PIL import Image
 
-from emulator.catalog import MODELS
+MODELS = LEGACY.models
+
 
 GPT_MODELS = [name for name, spec in MODELS.items() if spec.is_gpt]
 

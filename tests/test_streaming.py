@@ -17,6 +17,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from helpers import LEGACY
 from PIL import Image, ImageChops, ImageStat
 
 from emulator.app import create_app
@@ -350,7 +351,7 @@ def plan_app(**settings: Any) -> FastAPI:
 
     @app.post("/plan/{name}/v1/images/generations")
     async def planned(name: str, request: Request) -> Response:
-        job = validate_generation(await read_json_object(request, 1 << 20))
+        job = validate_generation(await read_json_object(request, 1 << 20), LEGACY)
         return await stream_response(request, app.state.runtime, job, PLANS[name])
 
     return app
@@ -443,7 +444,7 @@ def test_disconnected_client_stops_the_servers_work() -> None:
     app = plan_app(stream_interval_ms=300)
     cache = app.state.runtime.cache
     body = {"model": "gpt-image-1", "prompt": "hang up early", "stream": True, "partial_images": 3}
-    job = validate_generation(body)
+    job = validate_generation(body, LEGACY)
     with ThreadServer(app) as server, httpx2.Client(base_url=server.base_url, headers=AUTH, timeout=30) as http:
         with http.stream("POST", "/v1/images/generations", json=body) as response:
             assert next(response.iter_lines()) == "event: image_generation.partial_image"
@@ -470,7 +471,9 @@ def test_frame_format() -> None:
 
 
 def test_plan_steps_order() -> None:
-    job = validate_generation({"model": "gpt-image-1", "prompt": "x", "stream": True, "partial_images": 2, "n": 2})
+    job = validate_generation(
+        {"model": "gpt-image-1", "prompt": "x", "stream": True, "partial_images": 2, "n": 2}, LEGACY
+    )
     assert [(s.index, s.partial) for s in plan_steps(job)] == [(0, 0), (0, 1), (0, None), (1, 0), (1, 1), (1, None)]
 
 

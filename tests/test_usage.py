@@ -8,17 +8,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import LEGACY
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from emulator.catalog import GPT_IMAGE_OUTPUT_TOKENS, MODELS, ModelSpec
+from emulator.catalog import GPT_IMAGE_OUTPUT_TOKENS, ModelSpec
 from emulator.tokenizer import count_tokens
 from emulator.usage import _round_div, image_usage, input_image_tokens, output_image_tokens
 
 SPEC_RELATIVE = Path("shared") / "spec" / "images-openapi.json"
 SPEC_URN = "urn:images"
 
+MODELS = LEGACY.models
 USAGE_MODELS = [spec for spec in MODELS.values() if spec.usage]
 NO_USAGE_MODELS = [spec for spec in MODELS.values() if not spec.usage]
 # Models billed by the §8.1 table (gpt-image-2 uses a formula: tests/test_gpt_image_2.py).
@@ -120,7 +122,7 @@ def test_output_token_pattern() -> None:
 @pytest.mark.parametrize("spec", NO_USAGE_MODELS, ids=_ids)
 def test_dalle_has_no_usage(spec: ModelSpec) -> None:
     size = spec.sizes[-1]
-    quality = spec.qualities[0]
+    quality = spec.qualities[0] if spec.qualities else spec.default_quality
     assert image_usage(spec, prompt=PROMPT, quality=quality, size=size, n=1) is None
     assert (
         image_usage(spec, prompt=PROMPT, quality=quality, size=size, n=1, with_output_details=False) is None

@@ -33,14 +33,19 @@ BODY_TYPES = ("multipart/form-data", "application/json")
 )
 async def create_image_edit(request: Request, runtime: Runtime = Depends(get_runtime)) -> Response:
     limit, timeout = runtime.settings.max_body_bytes, runtime.settings.body_timeout_seconds
+    catalog = runtime.catalog()
     kind = media_type(request)
     if kind == "multipart/form-data":
         async with read_form(request, limit, timeout) as form:
-            spec, values, parts = validate_edit(form.body, lambda spec: edit_parts(form, spec), form=True)
+            spec, values, parts = validate_edit(
+                form.body, lambda spec: edit_parts(form, spec), form=True, catalog=catalog
+            )
             inputs, mask = await run_in_threadpool(decode_edit, spec, parts)
     elif is_json(kind):
         body = parse_json_object(await read_body(request, limit, timeout))
-        spec, values, parts = validate_edit(body, lambda spec: json_edit_parts(body, spec), form=False)
+        spec, values, parts = validate_edit(
+            body, lambda spec: json_edit_parts(body, spec), form=False, catalog=catalog
+        )
         inputs, mask = await run_in_threadpool(decode_edit, spec, parts)
     else:
         raise unsupported_content_type(kind, BODY_TYPES)

@@ -25,7 +25,7 @@ router = APIRouter()
 async def create_image(request: Request, runtime: Runtime = Depends(get_runtime)) -> Response:
     settings = runtime.settings
     body = await read_json_object(request, settings.max_body_bytes, settings.body_timeout_seconds)
-    job = validate_generation(body)
+    job = validate_generation(body, runtime.catalog())
     plan = await admit(request, job)
     if job.stream:
         return await stream_response(request, runtime, job, plan)

@@ -1,0 +1,112 @@
+"""Contract: today's API (the default api date) with the real openai SDK (sync, async, streaming) over a real server."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Iterator
+
+import openai
+import pytest
+from helpers import TODAY
+from PIL import Image
+
+from emulator.server_process import EmulatorProcess
+
+API_KEY = "sk-test-emulator"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[EmulatorProcess]:
+    with EmulatorProcess(env={"EMULATOR_API_DATE": TODAY}) as process:
+        yield process
+
+
+@pytest.fixture
+def client(server: EmulatorProcess) -> openai.OpenAI:
+    return openai.OpenAI(base_url=server.base_url + "/v1", api_key=API_KEY, max_retries=0)
+
+
+def image_of(b64: str) -> Image.Image:
+    return Image.open(io.BytesIO(base64.b64decode(b64)))
+
+
+@pytest.mark.parametrize(
+    ("model", "size"),
+    [
+        ("gpt-image-2.5-sunburst", "1536x864"),
+        ("gpt-image-2.5-sunburst-2026-09-08", "2048x1152"),
+        ("gpt-image-2.5-flare", "1024x1024"),
+        ("gpt-image-2.5-flare-2026-09-08", "864x1536"),
+        ("gpt-image-2.6-sunburst", "1536x1024"),
+        ("gpt-image-2.6-flare", "1024x1536"),
+        ("chatgpt-image-latest", "1024x1024"),
+    ],
+)
+def test_every_new_model_generates_an_image_of_the_requested_size(
+    client: openai.OpenAI, model: str, size: str
+) -> None:
+    result = client.images.generate(model=model, prompt="a red fox in snow", size=size, quality="low")
+    assert result.size == size and result.quality == "low" and result.usage is not None
+    assert result.data is not None and result.data[0].b64_json is not None
+    width, height = (int(x) for x in size.split("x"))
+    assert image_of(result.data[0].b64_json).size == (width, height)
+
+
+def test_xhigh_and_max_are_echoed_with_more_tokens_than_high(client: openai.OpenAI) -> None:
+    results = {
+        quality: client.images.generate(model="gpt-image-2.5-flare", prompt="a fox", quality=quality, size="1024x1024")
+        for quality in ("high", "xhigh", "max")
+    }
+    assert [r.quality for r in results.values()] == ["high", "xhigh", "max"]
+    tokens = [r.usage.output_tokens for r in results.values() if r.usage]
+    assert tokens == sorted(tokens) and len(set(tokens)) == 3
+
+
+def test_a_retired_model_is_a_bad_request_the_sdk_can_read(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as info:
+        client.images.generate(model="dall-e-3", prompt="a fox")
+    assert info.value.status_code == 400
+    error = (info.value.type, info.value.code, info.value.param)
+    assert error == ("image_generation_user_error", "invalid_value", "model")
+    assert isinstance(info.value.body, dict) and info.value.body["message"] == "The model 'dall-e-3' does not exist."
+
+
+def test_a_generation_without_a_model_is_refused(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as info:
+        client.images.generate(prompt="a fox")
+    assert (info.value.code, info.value.param) == ("missing_required_parameter", "model")
+
+
+def test_variations_are_not_found(client: openai.OpenAI) -> None:
+    buf = io.BytesIO()
+    Image.new("RGBA", (64, 64)).save(buf, "PNG")
+    with pytest.deprecated_call(), pytest.raises(openai.NotFoundError):  # the SDK itself marks it deprecated
+        client.images.create_variation(image=("a.png", buf.getvalue(), "image/png"))
+
+
+async def test_async_streaming_on_a_2_5_model(server: EmulatorProcess) -> None:
+    client = openai.AsyncOpenAI(base_url=server.base_url + "/v1", api_key=API_KEY, max_retries=0)
+    stream = await client.images.generate(
+        model="gpt-image-2.5-sunburst", prompt="a fox", stream=True, partial_images=2, size="1536x864", quality="xhigh"
+    )
+    events = [event async for event in stream]
+    assert [e.type for e in events] == ["image_generation.partial_image"] * 2 + ["image_generation.completed"]
+    final = events[-1]
+    assert final.quality == "xhigh" and final.size == "1536x864"
+    assert image_of(final.b64_json).size == (1536, 864)
+
+
+def test_edit_with_a_2_5_model_and_a_transparent_background(client: openai.OpenAI) -> None:
+    buf = io.BytesIO()
+    Image.new("RGB", (640, 360), (200, 30, 30)).save(buf, "PNG")
+    result = client.images.edit(
+        model="gpt-image-2.5-sunburst",
+        image=[("photo.png", buf.getvalue(), "image/png")],
+        prompt="add a hat",
+        background="transparent",
+        size="auto",
+    )
+    assert result.background == "transparent" and result.usage is not None
+    assert result.data is not None and result.data[0].b64_json is not None
+    assert image_of(result.data[0].b64_json).mode == "RGBA"
