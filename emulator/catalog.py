@@ -112,6 +112,51 @@ class SizeRule:
 
 GPT_IMAGE_2_SIZE_RULE = SizeRule(multiple=16, max_edge=3840, max_ratio=3, min_pixels=655_360, max_pixels=8_294_400)
 
+@dataclass(frozen=True)
+class OutputFormat:
+    """What an `output_format` allows besides the image itself (PY-NEW `output_format`, `frame_count`, `svg`)."""
+
+    name: str
+    media_type: str
+    streaming: bool = True  # `stream: true` and `partial_images` > 0
+    compression: bool = True  # an explicit `output_compression`
+    mask: bool = True  # an edit `mask`
+    n_max: int | None = None  # None: the model's own `n` bound
+
+
+OUTPUT_FORMATS: MappingProxyType[str, OutputFormat] = MappingProxyType(
+    {
+        f.name: f
+        for f in (
+            OutputFormat("png", "image/png"),
+            OutputFormat("jpeg", "image/jpeg"),
+            OutputFormat("webp", "image/webp"),
+            # "GIF output does not support streaming, partial images, masks, or custom output compression."
+            OutputFormat("gif", "image/gif", streaming=False, compression=False, mask=False),
+            # "SVG generation requires n=1 and does not support streaming, partial images, ... or output_compression."
+            OutputFormat("svg", "image/svg+xml", streaming=False, compression=False, n_max=1),
+        )
+    }
+)
+RASTER_FORMATS = ("png", "webp", "jpeg")
+
+# GIF (PY-NEW `frame_count`, `frame_duration_ms`): 2-16 frames (default 9), 200 ms each by default,
+# rounded to the nearest 10 ms (GIF stores centiseconds) and capped at 655,350 ms (65,535 cs).
+GIF_FRAMES = (2, 16)
+GIF_DEFAULT_FRAMES = 9
+GIF_DEFAULT_FRAME_MS = 200
+GIF_MAX_FRAME_MS = 655_350
+
+# SVG authoring (PY-NEW `svg.reasoning.effort`); omitted effort: the author's default (`medium`, a choice).
+SVG_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
+SVG_DEFAULT_EFFORT = "medium"
+# Reasoning tokens of the SVG author by effort (unpublished: the emulator's rule, README).
+SVG_REASONING_TOKENS = MappingProxyType(
+    {"none": 0, "minimal": 64, "low": 256, "medium": 1024, "high": 4096, "xhigh": 8192, "max": 16384}
+)
+
+COMPLEXITIES = ("low", "medium", "high")  # PY-NEW `complexity`
+
 GPT_SIZES = ("1024x1024", "1024x1536", "1536x1024", "auto")
 GPT_QUALITIES = ("low", "medium", "high", "auto")
 GPT_2_5_QUALITIES = ("low", "medium", "high", "xhigh", "max", "auto")  # PY-NEW `quality` docstring
@@ -140,6 +185,7 @@ class EditRules:
     fixed_input_fidelity: str | None = None
     array_allowed: bool = True  # False: an `image[]` part is an invalid_type error
     default_size: str = "auto"
+    markup: bool = False  # a `markup` PNG overlaid on the first image (PY-NEW: "Supports GPT Image 2.5")
 
 
 @dataclass(frozen=True)
@@ -181,6 +227,7 @@ class ModelSpec:
     response_formats: tuple[str, ...] = ()
     default_response_format: str | None = None
     output_formats: tuple[str, ...] = ()
+    complexities: tuple[str, ...] = ()  # `complexity` values; () = the model takes no `complexity`
     backgrounds: tuple[str, ...] = ()
     moderations: tuple[str, ...] = ()
     streaming: bool = False
@@ -242,6 +289,9 @@ def _gpt_image(
     backgrounds: tuple[str, ...] = ALL_BACKGROUNDS,
     size_rule: SizeRule | None = None,
     output_token_formula: Callable[[str, str], int] | None = None,
+    output_formats: tuple[str, ...] = RASTER_FORMATS,
+    complexities: tuple[str, ...] = (),
+    markup: bool = False,
     revisions: tuple[Revision, ...] = (),
 ) -> ModelSpec:
     return ModelSpec(
@@ -253,7 +303,8 @@ def _gpt_image(
         qualities=qualities,
         prompt_max=32000,
         default_size="auto",
-        output_formats=("png", "webp", "jpeg"),
+        output_formats=output_formats,
+        complexities=complexities,
         backgrounds=backgrounds,
         moderations=("auto", "low"),
         streaming=True,
@@ -269,6 +320,7 @@ def _gpt_image(
             qualities=qualities,
             input_fidelity=input_fidelity,
             fixed_input_fidelity=fixed_input_fidelity,
+            markup=markup,
         ),
         latency=latency,
         revisions=revisions,
@@ -292,6 +344,9 @@ def _gpt_image_2_family(
     backgrounds: tuple[str, ...] = ALL_BACKGROUNDS,
     open_sizes: bool = True,
     latency: Mapping[str, float] = GPT_IMAGE_2_LATENCY,
+    output_formats: tuple[str, ...] = RASTER_FORMATS,
+    complexities: tuple[str, ...] = (),
+    markup: bool = False,
     revisions: tuple[Revision, ...] = (),
 ) -> ModelSpec:
     """gpt-image-2 and its successors (contract §3, §16): inputs always at high fidelity and no
@@ -307,6 +362,9 @@ def _gpt_image_2_family(
         size_rule=GPT_IMAGE_2_SIZE_RULE if open_sizes else None,
         output_token_formula=gpt_image_2_output_tokens,
         latency=latency,
+        output_formats=output_formats,
+        complexities=complexities,
+        markup=markup,
         revisions=revisions,
     )
 
@@ -406,9 +464,16 @@ _MODEL_LIST: tuple[ModelSpec, ...] = (
         backgrounds=("opaque", "auto"),
         revisions=(GPT_IMAGE_2_TRANSPARENCY,),
     ),
-    # PY-NEW: open sizes, xhigh/max, opaque and transparent backgrounds; released with the 2026-09-08 snapshots.
+    # PY-NEW: open sizes, xhigh/max, opaque and transparent backgrounds, markup; released with the 2026-09-08
+    # snapshots.
     *(
-        _gpt_image_2_family(name, released=date(2026, 9, 8), qualities=GPT_2_5_QUALITIES, latency=GPT_IMAGE_2_5_LATENCY)
+        _gpt_image_2_family(
+            name,
+            released=date(2026, 9, 8),
+            qualities=GPT_2_5_QUALITIES,
+            latency=GPT_IMAGE_2_5_LATENCY,
+            markup=True,
+        )
         for name in (
             "gpt-image-2.5-sunburst",
             "gpt-image-2.5-sunburst-2026-09-08",
@@ -416,9 +481,16 @@ _MODEL_LIST: tuple[ModelSpec, ...] = (
             "gpt-image-2.5-flare-2026-09-08",
         )
     ),
-    # 2026-11-04 (3P): the standard sizes only (PY-NEW lists open sizes for gpt-image-2 and 2.5 alone).
+    # 2026-11-04 (3P): the standard sizes only (PY-NEW lists open sizes for gpt-image-2 and 2.5 alone);
+    # GIF, SVG and `complexity` as third parties report them (PY-NEW: "a model that supports the format").
     *(
-        _gpt_image_2_family(name, released=date(2026, 11, 4), open_sizes=False)
+        _gpt_image_2_family(
+            name,
+            released=date(2026, 11, 4),
+            open_sizes=False,
+            output_formats=(*RASTER_FORMATS, "gif", "svg"),
+            complexities=COMPLEXITIES,
+        )
         for name in ("gpt-image-2.6-sunburst", "gpt-image-2.6-flare")
     ),
 )

@@ -27,7 +27,8 @@ def _edits(spec: ModelSpec) -> str:
     fidelity = ", `input_fidelity`" if rules.input_fidelity else ""
     if rules.fixed_input_fidelity:
         fidelity = f", inputs always at {rules.fixed_input_fidelity} fidelity"
-    return f"{images}, < {rules.max_bytes // (1024 * 1024)} MB{fidelity}"
+    markup = ", `markup`" if rules.markup else ""
+    return f"{images}, < {rules.max_bytes // (1024 * 1024)} MB{fidelity}{markup}"
 
 
 COLUMNS: tuple[tuple[str, Callable[[ModelSpec], str]], ...] = (
@@ -42,6 +43,7 @@ COLUMNS: tuple[tuple[str, Callable[[ModelSpec], str]], ...] = (
     ("response_format", lambda s: _list(s.response_formats) if s.response_formats else "— (always b64_json)"),
     ("output_format", lambda s: _list(s.output_formats)),
     ("background", lambda s: _list(s.backgrounds)),
+    ("complexity", lambda s: _list(s.complexities)),
     ("stream", lambda s: "yes" if s.streaming else "—"),
     ("usage", lambda s: "yes" if s.usage else "—"),
     ("edits", _edits),

@@ -93,6 +93,11 @@ def unknown_parameter(name: str) -> ApiError:
     return ApiError(400, f"Unknown parameter: '{name}'.", param=name, code="unknown_parameter")
 
 
+def unsupported_parameter(name: str, why: str) -> ApiError:
+    """A parameter the request's other choices rule out, in OpenAI's `unsupported_parameter` form."""
+    return ApiError(400, f"Unsupported parameter: '{name}' {why}.", param=name, code="unsupported_parameter")
+
+
 def missing_parameter(name: str) -> ApiError:
     return ApiError(400, f"Missing required parameter: '{name}'.", param=name, code="missing_required_parameter")
 
@@ -126,9 +131,9 @@ def invalid_value(name: str, value: object, supported: Iterable[str]) -> ApiErro
     )
 
 
-def integer_out_of_range(name: str, value: int, low: int, high: int) -> ApiError | None:
-    """The above-max / below-min error for `value`, or None when it is within [low, high]."""
-    if value > high:
+def integer_out_of_range(name: str, value: int, low: int, high: int | None) -> ApiError | None:
+    """The above-max / below-min error for `value`, or None when it is within [low, high] (None: no max)."""
+    if high is not None and value > high:
         return ApiError(
             400,
             f"Invalid '{name}': integer above maximum value. Expected a value <= {high}, but got {value} instead.",

@@ -28,7 +28,7 @@ import yaml
 from PIL import Image, ImageOps
 
 from .faults import FAULT_KINDS, Target, normalize_path
-from .render import encode, flatten
+from .render import flatten
 
 FIXTURES_FILE = "fixtures.yaml"
 RULE_KEYS = ("match", "image", "error", "revised_prompt")
@@ -69,12 +69,13 @@ class Fixtures:
         return next((rule for rule in self.rules if rule.matches(target)), None)
 
 
-def convert(source: bytes, width: int, height: int, output_format: str, compression: int, background: str) -> bytes:
-    """`source` scaled to cover width x height, centre-cropped, encoded (blocking)."""
+def fitted(source: bytes, width: int, height: int, background: str) -> Image.Image:
+    """`source` scaled to cover width x height and centre-cropped: RGBA for a transparent background,
+    else flattened onto white (blocking)."""
     with Image.open(io.BytesIO(source)) as img:
         img = ImageOps.exif_transpose(img).convert("RGBA")
     img = ImageOps.fit(img, (width, height), Image.Resampling.LANCZOS)
-    return encode(img if background == "transparent" else flatten(img), output_format, compression)
+    return img if background == "transparent" else flatten(img)
 
 
 # --- loading --------------------------------------------------------------------------------------------

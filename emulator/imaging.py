@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from .fixtures import convert
+from .fixtures import fitted
 from .image_cache import ImageCache
 from .job import Job
-from .render import RenderSpec, pixelate, render
+from .render import RenderSpec, encode_output, pixelate, render
 from .render import encode as encode_picture
 
 if TYPE_CHECKING:
@@ -22,11 +22,16 @@ KIND_BY_ENDPOINT = {"generations": "generation", "edits": "edit", "variations": 
 
 def inputs_digest(job: Job) -> str:
     """A digest of the uploaded images and mask, so edits of different files render differently."""
-    if not job.inputs and job.mask is None:
+    if not job.inputs and job.mask is None and job.markup is None:
         return ""
     digest = hashlib.sha256()
-    for upload in (*job.inputs, *((job.mask,) if job.mask else ())):
+    for upload in job.inputs:
         digest.update(hashlib.sha256(upload.data).digest())
+    for role, upload in (("mask", job.mask), ("markup", job.markup)):
+        if upload is not None:
+            # A markup is tagged so that it never digests like the same file sent as a mask (the
+            # mask alone stays untagged: every earlier edit keeps its bytes).
+            digest.update((b"markup" if role == "markup" else b"") + hashlib.sha256(upload.data).digest())
     return digest.hexdigest()[:32]
 
 
@@ -47,6 +52,11 @@ def render_spec(job: Job, index: int, partial: int | None = None) -> RenderSpec:
         inputs_digest=inputs_digest(job),
         partial=partial,
         partial_total=job.partial_images if partial is not None else 0,
+        complexity=job.complexity,
+        frame_count=job.frame_count,
+        frame_duration_ms=job.frame_duration_ms,
+        svg_model=job.svg.model if job.svg else None,
+        svg_effort=job.svg.effort if job.svg else None,
     )
 
 
@@ -54,7 +64,8 @@ def encode(cache: ImageCache, job: Job, spec: RenderSpec) -> bytes:
     """Encoded bytes for `spec`, from the cache or freshly rendered (blocking: call off the loop)."""
     inputs = tuple(upload.image for upload in job.inputs)
     mask = job.mask.image if job.mask else None
-    return cache.get_or_create(spec, lambda: render(spec, inputs, mask))
+    markup = job.markup.image if job.markup else None
+    return cache.get_or_create(spec, lambda: render(spec, inputs, mask, markup))
 
 
 def final_images(cache: ImageCache, job: Job, plan: Plan | None = None) -> list[bytes]:
@@ -64,20 +75,18 @@ def final_images(cache: ImageCache, job: Job, plan: Plan | None = None) -> list[
     return [encode(cache, job, render_spec(job, i)) for i in range(job.n)]
 
 
-def fixture_bytes(
-    cache: ImageCache, source: bytes, width: int, height: int, output_format: str, compression: int, background: str
-) -> bytes:
-    """A fixture image converted to the given size and format, cached (blocking: call off the loop)."""
-    digest = hashlib.sha256(source).hexdigest()
-    key = ("fixture", digest, width, height, output_format, compression, background)
-    return cache.get_or_create(key, lambda: convert(source, width, height, output_format, compression, background))
+def fixture_bytes(cache: ImageCache, source: bytes, spec: RenderSpec) -> bytes:
+    """A fixture image as the picture `spec` describes (size, background, format and its options),
+    cached (blocking: call off the loop)."""
+    key = ("fixture", hashlib.sha256(source).hexdigest(), spec)
+    return cache.get_or_create(
+        key, lambda: encode_output(fitted(source, spec.width, spec.height, spec.background), spec)
+    )
 
 
 def fixture_image(cache: ImageCache, source: bytes, job: Job) -> bytes:
     """`source` as the job's final image (same size, format, compression and background)."""
-    return fixture_bytes(
-        cache, source, job.width, job.height, job.output_format, job.output_compression, job.background
-    )
+    return fixture_bytes(cache, source, render_spec(job, 0))
 
 
 def partial_from_image(data: bytes, job: Job, partial: int) -> bytes:

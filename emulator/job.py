@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from PIL import Image
@@ -30,6 +30,14 @@ class InputImage:
 
 
 @dataclass(frozen=True)
+class SvgOptions:
+    """The `svg` object: the author model and its reasoning effort (None: the defaults)."""
+
+    model: str | None = None
+    effort: str | None = None
+
+
+@dataclass(frozen=True)
 class Job:
     endpoint: Endpoint
     spec: ModelSpec
@@ -38,7 +46,7 @@ class Job:
     size: str  # concrete WxH
     quality: str  # concrete
     response_format: str  # "b64_json" | "url"
-    output_format: str  # png | jpeg | webp
+    output_format: str  # png | jpeg | webp | gif | svg
     output_compression: int
     background: str  # concrete: opaque | transparent
     style: str | None = None
@@ -47,9 +55,15 @@ class Job:
     partial_images: int = 0
     input_fidelity: str = "low"
     user: str | None = None
+    # The effective safety identifier: a non-empty `safety_identifier`, else a non-empty `user`.
+    safety_identifier: str | None = None
+    complexity: str | None = None  # as sent (None: the model's default)
+    frame_count: int = 1  # GIF: the frames of the animation; 1 for stills
+    frame_duration_ms: int = 0  # GIF: the delay of each frame, rounded and capped
+    svg: SvgOptions | None = None  # SVG: the author model and effort, resolved
     inputs: tuple[InputImage, ...] = ()
     mask: InputImage | None = None
-    requested: dict[str, object] = field(default_factory=dict, compare=False)
+    markup: InputImage | None = None
 
     @property
     def width(self) -> int:

@@ -34,6 +34,9 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 
+from .animation import animate
+from .vector import Panel, colours_from, svg_document, svg_with_picture
+
 PNG_COMPRESS_LEVEL = 1
 PNG_ZLIB_STRATEGY = 3  # Z_RLE: as fast as level 1 and ~10% smaller for these smooth pictures
 WEBP_METHOD = 2
@@ -81,29 +84,84 @@ class RenderSpec:
     inputs_digest: str = ""  # hex digest of input images+mask for edits/variations
     partial: int | None = None  # None = final image; k = k-th partial preview (0-based)
     partial_total: int = 0  # how many partials this stream sends (1..3)
+    complexity: str | None = None  # as requested, shown in the caption
+    frame_count: int = 1  # gif: frames of the animation
+    frame_duration_ms: int = 0  # gif: delay of each frame
+    svg_model: str | None = None  # svg: the author model
+    svg_effort: str | None = None  # svg: the author's reasoning effort
 
     def seed(self) -> int:
         """Stable 64-bit seed from every field except `partial`/`partial_total` (sha256, not hash())."""
-        fields = [
+        fields: list[object] = [
             self.model, self.prompt, self.width, self.height, self.quality, self.background,
             self.output_format, self.output_compression, self.index, self.style, self.kind,
             self.inputs_digest,
         ]  # fmt: skip
+        # Fields added later count only when set, so every earlier picture keeps its bytes.
+        later = (self.complexity, self.frame_count, self.frame_duration_ms, self.svg_model, self.svg_effort)
+        if later != (None, 1, 0, None, None):
+            fields.append(list(later))
         blob = json.dumps(fields, ensure_ascii=True).encode("ascii")
         return int.from_bytes(hashlib.sha256(blob).digest()[:8], "big")
 
 
-def render(spec: RenderSpec, inputs: Sequence[Image.Image] = (), mask: Image.Image | None = None) -> bytes:
-    """Encoded image bytes (png/jpeg/webp) of exactly spec.width x spec.height."""
-    return encode(render_image(spec, inputs, mask), spec.output_format, spec.output_compression)
+def render(
+    spec: RenderSpec,
+    inputs: Sequence[Image.Image] = (),
+    mask: Image.Image | None = None,
+    markup: Image.Image | None = None,
+) -> bytes:
+    """Encoded image bytes (png/jpeg/webp/gif/svg) of exactly spec.width x spec.height."""
+    if spec.output_format == "svg":
+        return render_svg(spec, inputs)
+    return encode_output(render_image(spec, inputs, mask, markup), spec)
 
 
-def render_image(spec: RenderSpec, inputs: Sequence[Image.Image] = (), mask: Image.Image | None = None) -> Image.Image:
+def encode_output(picture: Image.Image, spec: RenderSpec) -> bytes:
+    """A finished picture (a rendered one, or a fixture image) in `spec`'s output format: a still, an
+    animated GIF, or an SVG document that carries the picture."""
+    if spec.output_format == "gif":
+        return animate(picture, spec.frame_count, spec.frame_duration_ms, _font(_marker_font_size(spec)))
+    if spec.output_format == "svg":
+        png = encode(picture, "png")
+        return svg_with_picture(spec.width, spec.height, png, title=_prompt_text(spec), description=_caption(spec))
+    return encode(picture, spec.output_format, spec.output_compression)
+
+
+def _marker_font_size(spec: RenderSpec) -> int:
+    return max(8, round(min(spec.width, spec.height) * 0.05))
+
+
+def render_svg(spec: RenderSpec, inputs: Sequence[Image.Image] = ()) -> bytes:
+    """The placeholder as an SVG document: the same layout, colours from the seed (or an edit's input)."""
+    rng = random.Random(spec.seed())
+    palette = colours_from(inputs[0]) if inputs else ["#{:02x}{:02x}{:02x}".format(*c) for c in _stops(rng)]
+    transparent = spec.background == "transparent"
+    box = _content_box((spec.width, spec.height), transparent)
+    return svg_document(
+        width=spec.width,
+        height=spec.height,
+        seed=spec.seed(),
+        box=(box.left, box.top, box.right, box.bottom),
+        transparent=transparent,
+        palette=palette,
+        panel=_panel_layout(box, spec),
+        title=_prompt_text(spec),
+        description=_caption(spec),
+    )
+
+
+def render_image(
+    spec: RenderSpec,
+    inputs: Sequence[Image.Image] = (),
+    mask: Image.Image | None = None,
+    markup: Image.Image | None = None,
+) -> Image.Image:
     """The picture before encoding: RGB, or RGBA when the background is transparent."""
     size = (spec.width, spec.height)
     rng = random.Random(spec.seed())
     if spec.kind == "edit" and inputs:
-        img = _edit_base(size, rng, inputs, mask)
+        img = _edit_base(size, rng, inputs, mask, markup)
     elif spec.kind == "variation" and inputs:
         img = _variation_base(size, rng, inputs[0], spec.index)
     else:
@@ -162,14 +220,21 @@ def _gradient_field(size: tuple[int, int], rng: random.Random) -> Image.Image:
     return ramp.resize(size, Image.Resampling.BILINEAR).point(lambda v: v * 160 // 255)
 
 
-def _palette(rng: random.Random) -> bytes:
-    """256 RGB entries: 4 harmonious colour stops joined by linear ramps, i.e. soft colour bands."""
+def _stops(rng: random.Random) -> list[RGB]:
+    """4 harmonious colour stops."""
     hue = rng.random()
     step = rng.choice((0.08, 0.12, 0.33, 0.5))
+    return [
+        _hsv(hue + i * step + rng.uniform(-0.03, 0.03), rng.uniform(0.35, 0.8), rng.uniform(0.45, 0.95))
+        for i in range(4)
+    ]
+
+
+def _palette(rng: random.Random) -> bytes:
+    """256 RGB entries: 4 harmonious colour stops joined by linear ramps, i.e. soft colour bands."""
     stops = Image.new("RGB", (4, 1))
-    for i in range(4):
-        h = hue + i * step + rng.uniform(-0.03, 0.03)
-        stops.putpixel((i, 0), _hsv(h, rng.uniform(0.35, 0.8), rng.uniform(0.45, 0.95)))
+    for i, colour in enumerate(_stops(rng)):
+        stops.putpixel((i, 0), colour)
     return stops.resize((256, 1), Image.Resampling.BILINEAR).tobytes()
 
 
@@ -190,15 +255,38 @@ def _edit_base(
     rng: random.Random,
     inputs: Sequence[Image.Image],
     mask: Image.Image | None,
+    markup: Image.Image | None = None,
 ) -> Image.Image:
-    """First input covering the canvas, the others as thumbnails, the mask's edit area hatched."""
+    """First input covering the canvas, the others as thumbnails, the mask's edit area hatched, the
+    markup drawn over it and framed."""
     img = _fitted(inputs[0], size)
     if img.getextrema()[3][0] < 255:  # let the background show through transparent input areas
         img = Image.alpha_composite(_background(size, rng).convert("RGBA"), img)
+    if markup is not None:
+        img = _with_markup(img, _fitted(markup, size))
     img = img.convert("RGB")
     if mask is not None:
         _hatch(img, _edit_area(mask, size))
     _thumbnails(img, inputs[1:])
+    return img
+
+
+def _with_markup(img: Image.Image, markup: Image.Image) -> Image.Image:
+    """`markup` (RGBA, the canvas size) composited over `img`, its drawn area framed with a dashed box."""
+    img = Image.alpha_composite(img, markup)
+    box = markup.getchannel("A").point(lambda a: 255 if a >= 16 else 0).getbbox()
+    if box is None:
+        return img
+    draw = ImageDraw.Draw(img)
+    width = max(2, min(img.size) // 200)
+    dash = 6 * width
+    left, top, right, bottom = box[0], box[1], box[2] - 1, box[3] - 1
+    for x in range(left, right, 2 * dash):
+        for y in (top, bottom):
+            draw.line((x, y, min(x + dash, right), y), fill=(0, 229, 255, 255), width=width)
+    for y in range(top, bottom, 2 * dash):
+        for x in (left, right):
+            draw.line((x, y, x, min(y + dash, bottom)), fill=(0, 229, 255, 255), width=width)
     return img
 
 
@@ -326,8 +414,8 @@ def _card_alpha(size: tuple[int, int], box: _Box) -> Image.Image:
     return alpha
 
 
-def _draw_panel(img: Image.Image, box: _Box, spec: RenderSpec) -> None:
-    """Dark translucent rounded panel at the bottom of `box` with the prompt and the caption."""
+def _panel_layout(box: _Box, spec: RenderSpec) -> Panel:
+    """The panel's font sizes, spacing and wrapped lines (raster pictures and SVG documents alike)."""
     short = min(box.right - box.left, box.bottom - box.top)
     size_p = round(min(max(short / 24, 12), 40))
     size_c = max(10, round(size_p * 0.68))
@@ -338,6 +426,14 @@ def _draw_panel(img: Image.Image, box: _Box, spec: RenderSpec) -> None:
     max_height = (box.bottom - box.top) * 0.5 - 2 * pad - len(caption) * lh_c - pad
     max_lines = min(MAX_PROMPT_LINES, max(1, int(max_height // lh_p)))
     prompt = _wrap(_prompt_text(spec), size_p, text_w, max_lines)
+    return Panel(size_p, size_c, margin, pad, lh_p, lh_c, tuple(prompt), tuple(caption))
+
+
+def _draw_panel(img: Image.Image, box: _Box, spec: RenderSpec) -> None:
+    """Dark translucent rounded panel at the bottom of `box` with the prompt and the caption."""
+    layout = _panel_layout(box, spec)
+    size_p, size_c, margin, pad = layout.size_p, layout.size_c, layout.margin, layout.pad
+    lh_p, lh_c, prompt, caption = layout.lh_p, layout.lh_c, layout.prompt, layout.caption
     height = 2 * pad + len(prompt) * lh_p + pad // 2 + len(caption) * lh_c
     panel = (box.left + margin, box.bottom - margin - height, box.right - margin - 1, box.bottom - margin - 1)
     draw = ImageDraw.Draw(img, "RGBA")  # RGBA fills blend onto RGB pictures
@@ -360,6 +456,12 @@ def _caption(spec: RenderSpec) -> str:
     ]  # fmt: skip
     if spec.style:
         parts.append(spec.style)
+    if spec.complexity:
+        parts.append(f"complexity {spec.complexity}")
+    if spec.output_format == "gif":
+        parts.append(f"{spec.frame_count} frames of {spec.frame_duration_ms} ms")
+    if spec.svg_model:
+        parts.append(f"svg by {spec.svg_model} ({spec.svg_effort} effort)")
     if spec.partial is not None:
         parts.append(f"partial {spec.partial + 1}/{max(spec.partial_total, spec.partial + 1)}")
     return " · ".join(parts)

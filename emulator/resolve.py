@@ -6,8 +6,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .catalog import ModelSpec
-from .job import Endpoint, InputImage, Job
+from .catalog import GIF_DEFAULT_FRAME_MS, GIF_DEFAULT_FRAMES, GIF_MAX_FRAME_MS, SVG_DEFAULT_EFFORT, ModelSpec
+from .job import Endpoint, InputImage, Job, SvgOptions
 
 PORTRAIT_WORDS = re.compile(r"\b(portrait|vertical|tall|poster|phone wallpaper)\b", re.IGNORECASE)
 LANDSCAPE_WORDS = re.compile(
@@ -66,6 +66,22 @@ def resolve_background(requested: str | None, prompt: str, output_format: str, b
     return "opaque"
 
 
+def gif_frame_ms(requested: int) -> int:
+    """The encoded delay: rounded to the nearest 10 ms (GIF counts centiseconds, halves up), capped."""
+    return min((requested + 5) // 10 * 10, GIF_MAX_FRAME_MS)
+
+
+def resolve_svg(requested: SvgOptions | None, spec: ModelSpec) -> SvgOptions:
+    """The SVG author: the requested one, else the image model itself; the effort, else the default."""
+    requested = requested or SvgOptions()
+    return SvgOptions(requested.model or spec.name, requested.effort or SVG_DEFAULT_EFFORT)
+
+
+def safety_identifier(values: Mapping[str, Any]) -> str | None:
+    """A non-empty `safety_identifier`, else the deprecated `user` when non-empty (PY-NEW)."""
+    return values.get("safety_identifier") or values.get("user") or None
+
+
 def build_job(
     endpoint: Endpoint,
     spec: ModelSpec,
@@ -76,10 +92,12 @@ def build_job(
     default_size: str | None = None,
     inputs: tuple[InputImage, ...] = (),
     mask: InputImage | None = None,
+    markup: InputImage | None = None,
 ) -> Job:
     """A Job with every default applied and every `auto` resolved (sizes/qualities default to generations')."""
     prompt = values.get("prompt", "")
     output_format = values.get("output_format", "png")
+    gif = output_format == "gif"
     return Job(
         endpoint=endpoint,
         spec=spec,
@@ -105,7 +123,12 @@ def build_job(
         partial_images=values.get("partial_images", 0),
         input_fidelity=values.get("input_fidelity", "low"),
         user=values.get("user"),
+        safety_identifier=safety_identifier(values),
+        complexity=values.get("complexity"),
+        frame_count=values.get("frame_count", GIF_DEFAULT_FRAMES) if gif else 1,
+        frame_duration_ms=gif_frame_ms(values.get("frame_duration_ms", GIF_DEFAULT_FRAME_MS)) if gif else 0,
+        svg=resolve_svg(values.get("svg"), spec) if output_format == "svg" else None,
         inputs=inputs,
         mask=mask,
-        requested=dict(values),
+        markup=markup,
     )

@@ -50,8 +50,8 @@ def image_item(*, b64_json: str | None = None, url: str | None = None, revised: 
     return "{" + ",".join(parts) + "}"
 
 
-def gpt_fields(job: Job, usage: dict[str, Any] | None) -> dict[str, Any]:
-    """The top-level fields GPT image models add to the response (contract §7)."""
+def gpt_fields(job: Job, usage: dict[str, Any] | None, svg_usage: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The top-level fields GPT image models add to the response (contract §7, §16)."""
     if not job.spec.is_gpt:
         return {}
     fields: dict[str, Any] = {
@@ -60,6 +60,10 @@ def gpt_fields(job: Job, usage: dict[str, Any] | None) -> dict[str, Any]:
         "quality": job.quality,
         "size": job.size,
     }
+    if job.safety_identifier is not None:
+        fields["safety_identifier"] = job.safety_identifier
+    if svg_usage is not None:
+        fields["svg_usage"] = svg_usage
     if usage is not None:
         fields["usage"] = usage
     return fields
@@ -71,6 +75,7 @@ def images_response_tail(
     images: Sequence[bytes] = (),
     urls: Sequence[str] = (),
     usage: dict[str, Any] | None = None,
+    svg_usage: dict[str, Any] | None = None,
     revised_prompts: Sequence[str | None] | None = None,
 ) -> bytes:
     """The JSON body after `created`: `data` (b64_json or url per item), then the GPT fields.
@@ -86,7 +91,7 @@ def images_response_tail(
             image_item(b64_json=base64.b64encode(img).decode("ascii"), revised=r)
             for img, r in zip(images, revised, strict=True)
         ]
-    extra = gpt_fields(job, usage)
+    extra = gpt_fields(job, usage, svg_usage)
     fields = ("," + _dumps(extra)[1:-1]) if extra else ""
     return f'"data":[{",".join(items)}]{fields}}}'.encode("ascii")
 

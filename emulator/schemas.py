@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from .catalog import MODELS, Catalog, ModelSpec
+from .catalog import MODELS, OUTPUT_FORMATS, SVG_EFFORTS, Catalog, ModelSpec
 from .faults import ERROR_KINDS, FAULT_KINDS, MAX_FAULT_SECONDS
 from .validation import (
     EDIT_PARAMS,
@@ -31,6 +31,11 @@ from .validation import (
 SECURITY_SCHEME = "ApiKeyAuth"
 
 # What each parameter is; which models take it is added from the catalog (`_takers`).
+# Concrete qualities a GPT response reports (never `auto`), from every model of the catalog.
+QUALITIES_ANSWERED = tuple(
+    dict.fromkeys(q for spec in MODELS.values() if spec.is_gpt for q in spec.qualities if q != "auto")
+)
+
 DESCRIPTIONS = {
     "prompt": "Text description of the image; the longest prompt is per model (see the README's model table).",
     "n": "Number of images.",
@@ -45,6 +50,10 @@ DESCRIPTIONS = {
     "stream": "GPT image models only: answer text/event-stream (partial images, then completed).",
     "partial_images": "GPT image models only, with stream.",
     "input_fidelity": "`high` only where the model takes it.",
+    "complexity": "Computation spent planning the image (shown in the placeholder's caption).",
+    "frame_count": "GIF frames (output_format gif only).",
+    "frame_duration_ms": "Delay of each GIF frame: rounded to the nearest 10 ms, capped at 655350.",
+    "svg": "The SVG author (output_format svg only).",
     "user": "End-user id (deprecated: `safety_identifier`).",
     "safety_identifier": "End-user id for safety monitoring.",
 }
@@ -86,9 +95,14 @@ def _param_field(param: Param, specs: Sequence[ModelSpec]) -> tuple[Any, Any]:
         annotation = int
         bounds = [param.bounds(spec) for spec in users] if param.bounds is not None else []
         if bounds:
-            constraints = {"ge": min(low for low, _ in bounds), "le": max(high for _, high in bounds)}
+            constraints = {"ge": min(low for low, _ in bounds)}
+            highs = [high for _, high in bounds]
+            if None not in highs:
+                constraints["le"] = max(high for high in highs if high is not None)
     elif param.kind == "boolean":
         annotation = bool
+    elif param.kind == "object":
+        annotation = OBJECT_DOCS[param.name]
     else:
         annotation = str
     if param.name == "prompt" and users:
@@ -124,6 +138,22 @@ def request_model(
     fields.update({param.name: _param_field(param, specs) for param in params})
     fields.update(extra_fields)
     return create_model(name, __config__=ConfigDict(extra="forbid"), __doc__=doc, **fields)
+
+
+class SvgReasoning(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    effort: _enum(SVG_EFFORTS) | None = None  # type: ignore[valid-type]
+
+
+class Svg(BaseModel):
+    """The SVG author: `model` (any non-empty name) and its reasoning effort. Requires output_format=svg."""
+
+    model_config = ConfigDict(extra="forbid")
+    model: str = Field(min_length=1)
+    reasoning: SvgReasoning | None = None
+
+
+OBJECT_DOCS: dict[str, type[BaseModel]] = {"svg": Svg}
 
 
 class ImageRef(BaseModel):
@@ -163,6 +193,11 @@ def request_models(catalog: Catalog) -> tuple[type[BaseModel], ...]:
                 Field(description="PNG/JPEG/WebP file(s).", json_schema_extra={"format": "binary"}),
             ),
             mask=(bytes | None, Field(None, json_schema_extra={"format": "binary"})),
+            markup=(
+                bytes | None,
+                Field(None, description="A PNG with transparent pixels, the first image's size; not with `mask`.",
+                      json_schema_extra={"format": "binary"}),
+            ),
         ),
         request_model(
             "EditImageJsonRequest",
@@ -173,6 +208,7 @@ def request_models(catalog: Catalog) -> tuple[type[BaseModel], ...]:
             model_required=catalog.rules.edit_default is None,
             images=(list[ImageRef], Field(min_length=1, max_length=16)),
             mask=(ImageRef | None, Field(None)),
+            markup=(ImageRef | None, Field(None)),
         ),
         request_model(
             "CreateImageVariationRequest",
@@ -209,14 +245,26 @@ class Image(BaseModel):
     revised_prompt: str | None = None
 
 
+class SvgUsage(BaseModel):
+    """Token usage of the SVG author, separate from the image's `usage`."""
+
+    input_tokens: int
+    model: str
+    output_tokens: int
+    reasoning_tokens: int
+    total_tokens: int
+
+
 class ImagesResponse(BaseModel):
     created: int
     data: list[Image]
     background: Literal["transparent", "opaque"] | None = None
-    output_format: Literal["png", "webp", "jpeg"] | None = None
-    quality: Literal["low", "medium", "high"] | None = None
-    # OpenAI's spec lists the three fixed sizes; gpt-image-2 reports the concrete WxH it was asked for.
+    output_format: _enum(OUTPUT_FORMATS) | None = None  # type: ignore[valid-type]
+    quality: _enum(QUALITIES_ANSWERED) | None = None  # type: ignore[valid-type]
+    # OpenAI's spec lists the three fixed sizes; open-size models report the concrete WxH they were asked for.
     size: str | None = None
+    safety_identifier: str | None = Field(None, description="`safety_identifier`, else `user`, when non-empty.")
+    svg_usage: SvgUsage | None = None
     usage: ImageGenUsage | None = None
 
 
@@ -240,6 +288,7 @@ class ImageStreamEvent(BaseModel):
     output_format: str
     partial_image_index: int | None = None
     usage: ImageGenUsage | None = None
+    safety_identifier: str | None = None
 
 
 class Error(BaseModel):
@@ -381,6 +430,7 @@ VARIATION_ERRORS = (400, 401, 408, 413, 429, 500, 503)
 EDIT_FILE_TYPES = {
     "image": _unique(mime for spec in MODELS.values() if spec.edits for mime in spec.edits.mime_types),
     "mask": ("image/png",),
+    "markup": ("image/png",),
 }
 VARIATION_FILE_TYPES = {
     "image": _unique(mime for spec in MODELS.values() if spec.variations for mime in spec.variations.mime_types)

@@ -108,7 +108,12 @@ def image_event(event_type: str, image: bytes, job: Job, *, partial: int | None,
         "background": job.background,
         "output_format": job.output_format,
     }
-    fields.update({"partial_image_index": partial} if partial is not None else {"usage": usage})
+    if partial is not None:
+        fields["partial_image_index"] = partial
+    else:
+        fields["usage"] = usage
+        if job.safety_identifier is not None:
+            fields["safety_identifier"] = job.safety_identifier
     rest = json.dumps(fields, separators=(",", ":"))[1:]
     b64 = base64.b64encode(image).decode("ascii")
     return frame(event_type, f'{{"type":"{event_type}","b64_json":"{b64}",{rest}')

@@ -50,7 +50,20 @@ ALPHA_MODES = ("RGBA", "LA", "L")  # dall-e-2 inputs without a mask, and every m
 MASK_MIME_TYPES = ("image/png",)
 OCTET_STREAM = "application/octet-stream"
 MIME_BY_FORMAT = {"PNG": "image/png", "JPEG": "image/jpeg", "MPO": "image/jpeg", "WEBP": "image/webp"}
+EXIF_ORIENTATION = 0x0112
+# EXIF orientation → the transpose that shows the image upright (as Pillow's ImageOps.exif_transpose).
+ORIENTATIONS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+SWAPPING = tuple(ORIENTATIONS[k] for k in (5, 6, 7, 8))  # these exchange width and height
 CHUNK = 1024 * 1024
+EXTRAS = ("mask", "markup")  # the single-file parts of an edit, beside its images
 
 
 # --- rules ---------------------------------------------------------------------------------------------
@@ -65,11 +78,21 @@ class FileRules:
     square: bool = False  # width == height (dall-e-2)
     modes: tuple[str, ...] = ()  # Pillow modes accepted; () = any
     legacy: bool = False  # dall-e-2 wording: "Uploaded image must be a PNG and less than 4 MB."
-    role: str = "input"  # "input" | "mask", as in "Invalid input image - ..."
+    role: str = "input"  # "input" | "mask" | "markup", as in "Invalid input image - ..."
+    transparent_pixels: bool = False  # at least one fully transparent pixel (markup)
 
 
-def edit_file_rules(rules: EditRules, *, has_mask: bool) -> tuple[FileRules, FileRules]:
-    """(rules for each input image, rules for the mask) of one edit request."""
+@dataclass(frozen=True)
+class EditFileRules:
+    """The rules for each file of one edit request."""
+
+    image: FileRules
+    mask: FileRules
+    markup: FileRules
+
+
+def edit_file_rules(rules: EditRules, *, has_mask: bool) -> EditFileRules:
+    """The rules for each input image, the mask and the markup of one edit request."""
     legacy = rules.square_png_with_alpha
     image = FileRules(
         max_bytes=rules.max_bytes,
@@ -81,7 +104,10 @@ def edit_file_rules(rules: EditRules, *, has_mask: bool) -> tuple[FileRules, Fil
     mask = FileRules(
         max_bytes=rules.max_bytes, mime_types=MASK_MIME_TYPES, modes=ALPHA_MODES, legacy=legacy, role="mask"
     )
-    return image, mask
+    markup = FileRules(
+        max_bytes=rules.max_bytes, mime_types=MASK_MIME_TYPES, role="markup", transparent_pixels=True
+    )
+    return EditFileRules(image, mask, markup)
 
 
 def variation_file_rules(rules: VariationRules) -> FileRules:
@@ -156,6 +182,7 @@ class FilePart:
 class EditParts:
     images: list[FilePart]
     mask: FilePart | None
+    markup: FilePart | None = None
 
 
 def _media_type(value: str | None) -> str:
@@ -199,31 +226,43 @@ def _file_parts(form: Form, *, max_images: int, array_allowed: bool) -> list[tup
 
 
 def edit_parts(form: Form, spec: ModelSpec) -> EditParts:
-    """The image and mask parts of a multipart edit for `spec`, type- and size-checked."""
+    """The image, mask and markup parts of a multipart edit for `spec`, type- and size-checked."""
     rules = spec.edits
     assert rules is not None
     found = _file_parts(form, max_images=rules.max_images, array_allowed=rules.array_allowed)
     images = [_upload_part(label, name, value) for label, name, value in found]  # type: ignore[arg-type]
-    masks = form.parts("mask")
-    if len(masks) > 1:
-        raise errors.invalid_type("mask", "a file", "an array")
-    mask = None
-    if masks:
-        value = masks[0][1]
-        if not isinstance(value, UploadFile):
-            raise errors.invalid_type("mask", "a file", errors.json_type_name(value))
-        mask = _upload_part("mask", "mask", value)
-    return _declared_checked(rules, images, mask)
+    mask, markup = (_single_file(form, name) for name in EXTRAS)
+    return _declared_checked(rules, images, mask, markup)
 
 
-def _declared_checked(rules: EditRules, images: list[FilePart], mask: FilePart | None) -> EditParts:
-    """The parts, once each declared type and size passes the model's rules."""
-    image_rules, mask_rules = edit_file_rules(rules, has_mask=mask is not None)
+def _single_file(form: Form, name: str) -> FilePart | None:
+    """The one file part called `name` (mask, markup), if any."""
+    found = form.parts(name)
+    if len(found) > 1:
+        raise errors.invalid_type(name, "a file", "an array")
+    if not found:
+        return None
+    value = found[0][1]
+    if not isinstance(value, UploadFile):
+        raise errors.invalid_type(name, "a file", errors.json_type_name(value))
+    return _upload_part(name, name, value)
+
+
+def _declared_checked(
+    rules: EditRules, images: list[FilePart], mask: FilePart | None, markup: FilePart | None
+) -> EditParts:
+    """The parts, once each declared type and size passes the model's rules (a markup only where the
+    model takes one)."""
+    if markup is not None and not rules.markup:
+        raise errors.unknown_parameter("markup")
+    file_rules = edit_file_rules(rules, has_mask=mask is not None)
     for part in images:
-        _check_declared(part, image_rules)
+        _check_declared(part, file_rules.image)
     if mask is not None:
-        _check_declared(mask, mask_rules)
-    return EditParts(images, mask)
+        _check_declared(mask, file_rules.mask)
+    if markup is not None:
+        _check_declared(markup, file_rules.markup)
+    return EditParts(images, mask, markup)
 
 
 def variation_part(form: Form, spec: ModelSpec) -> FilePart:
@@ -256,8 +295,8 @@ def json_edit_parts(body: dict[str, Any], spec: ModelSpec) -> EditParts:
     if len(refs) > rules.max_images:
         raise errors.array_too_long("images", rules.max_images, len(refs))
     images = [_json_ref(f"images[{i}]", "images", ref) for i, ref in enumerate(refs)]
-    mask = _json_ref("mask", "mask", body["mask"]) if body.get("mask") is not None else None
-    return _declared_checked(rules, images, mask)
+    mask, markup = (_json_ref(name, name, body[name]) if body.get(name) is not None else None for name in EXTRAS)
+    return _declared_checked(rules, images, mask, markup)
 
 
 def _json_ref(label: str, name: str, ref: Any) -> FilePart:
@@ -319,17 +358,28 @@ def _data_url_part(label: str, name: str, param: str, url: str) -> FilePart:
 # --- decoding (blocking: run in the threadpool) -----------------------------------------------------------
 
 
-def decode_edit(spec: ModelSpec, parts: EditParts) -> tuple[tuple[InputImage, ...], InputImage | None]:
-    """Decode and check every input image and the mask of an edit (contract §5.3)."""
+@dataclass(frozen=True)
+class EditInputs:
+    """The decoded files of one edit."""
+
+    images: tuple[InputImage, ...]
+    mask: InputImage | None = None
+    markup: InputImage | None = None
+
+
+def decode_edit(spec: ModelSpec, parts: EditParts) -> EditInputs:
+    """Decode and check every input image, the mask and the markup of an edit (contract §5.3, §16):
+    the mask and the markup must have the first image's size (after EXIF orientation)."""
     assert spec.edits is not None
-    image_rules, mask_rules = edit_file_rules(spec.edits, has_mask=parts.mask is not None)
-    inputs = tuple(decode(part, image_rules, index) for index, part in enumerate(parts.images))
-    if parts.mask is None:
-        return inputs, None
-    mask = decode(parts.mask, mask_rules, 0)
-    if mask.size != inputs[0].size:
-        raise mask_size_mismatch(inputs[0].size, mask.size)
-    return inputs, mask
+    rules = edit_file_rules(spec.edits, has_mask=parts.mask is not None)
+    inputs = tuple(decode(part, rules.image, index) for index, part in enumerate(parts.images))
+    extras: dict[str, InputImage | None] = {}
+    for role, part, part_rules in (("mask", parts.mask, rules.mask), ("markup", parts.markup, rules.markup)):
+        extras[role] = None if part is None else decode(part, part_rules, 0)
+        extra = extras[role]
+        if extra is not None and extra.size != inputs[0].size:
+            raise size_mismatch(role, inputs[0].size, extra.size)
+    return EditInputs(inputs, extras["mask"], extras["markup"])
 
 
 def decode_variation(spec: ModelSpec, part: FilePart) -> InputImage:
@@ -354,8 +404,11 @@ def decode(part: FilePart, rules: FileRules, index: int) -> InputImage:
         if MIME_BY_FORMAT.get(img.format or "") not in rules.mime_types:
             raise undecodable(part, rules, index)
         _check_image(part, rules, img)
-        original = img.size
-        working = _working_copy(img)
+        transpose = ORIENTATIONS.get(img.getexif().get(EXIF_ORIENTATION, 1))
+        original = img.size[::-1] if transpose in SWAPPING else img.size
+        working = _working_copy(img, part, rules)
+        if transpose is not None:  # as viewers show it: its shape decides usage and `size=auto`
+            working = working.transpose(transpose)
     except ApiError:
         raise
     except Exception as exc:
@@ -410,8 +463,9 @@ def _check_image(part: FilePart, rules: FileRules, img: Image.Image) -> None:
         )
 
 
-def _working_copy(img: Image.Image) -> Image.Image:
-    """Fully decode `img` and return a detached copy in a common mode that fits WORKING_BOX."""
+def _working_copy(img: Image.Image, part: FilePart, rules: FileRules) -> Image.Image:
+    """Fully decode `img` and return a detached copy in a common mode that fits WORKING_BOX (checking,
+    for a markup, that it has a fully transparent pixel at full resolution)."""
     width, height = img.size
     scale = min(1.0, WORKING_BOX / max(width, height))
     target = (max(1, round(width * scale)), max(1, round(height * scale)))
@@ -419,9 +473,20 @@ def _working_copy(img: Image.Image) -> Image.Image:
         img.draft(img.mode, target)  # JPEG decodes at 1/2, 1/4 or 1/8 scale directly: less memory
     img.load()  # the whole file really decoded: truncated or corrupt data fails here
     out = _common_mode(img)
+    if rules.transparent_pixels and not _has_transparent_pixel(out):
+        raise ApiError(
+            400,
+            f"Invalid {rules.role} image - expected a PNG with transparent pixels, got one without any.",
+            param=part.label,
+            code="invalid_image_format",
+        )
     if out.size != target:
         out = out.resize(target, Image.Resampling.BILINEAR, reducing_gap=2.0)
     return out.copy() if out is img else out
+
+
+def _has_transparent_pixel(img: Image.Image) -> bool:
+    return img.mode in ("RGBA", "LA") and img.getchannel("A").getextrema()[0] == 0
 
 
 def _common_mode(img: Image.Image) -> Image.Image:
@@ -475,7 +540,7 @@ def undecodable(part: FilePart, rules: FileRules, index: int) -> ApiError:
     """The bytes are not an image of an accepted format (wording UNVERIFIED for GPT models)."""
     if rules.legacy:
         return _legacy_format_error(part)
-    what = "the mask" if rules.role == "mask" else f"image {index + 1}"
+    what = f"the {rules.role}" if rules.role != "input" else f"image {index + 1}"
     return ApiError(
         400,
         f"Invalid image file or mode for {what}, please check your image file.",
@@ -495,13 +560,13 @@ def too_many_pixels(part: FilePart, rules: FileRules, size: tuple[int, int] | No
     )
 
 
-def mask_size_mismatch(image: tuple[int, int], mask: tuple[int, int]) -> ApiError:
-    """UNVERIFIED wording (contract §14)."""
+def size_mismatch(role: str, image: tuple[int, int], other: tuple[int, int]) -> ApiError:
+    """A mask or markup of another size than the first image (wording UNVERIFIED, contract §14)."""
     return ApiError(
         400,
-        f"Invalid mask image - expected an image with the same width and height as the input image "
-        f"({image[0]}x{image[1]}), got {mask[0]}x{mask[1]} instead.",
-        param="mask",
+        f"Invalid {role} image - expected an image with the same width and height as the input image "
+        f"({image[0]}x{image[1]}), got {other[0]}x{other[1]} instead.",
+        param=role,
         code="invalid_image_dimensions",
     )
 

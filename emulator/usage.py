@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .catalog import ModelSpec
+from .catalog import SVG_REASONING_TOKENS, ModelSpec
 from .job import Job
 from .tokenizer import count_tokens
 
@@ -78,6 +78,7 @@ def image_usage(
     input_images: Sequence[tuple[int, int]] = (),
     input_fidelity: str = "low",
     partial_images: int = 0,
+    frames: int = 1,
     with_output_details: bool = True,
 ) -> dict[str, Any] | None:
     """The `usage` object for a request, or None for models without token usage (dall-e).
@@ -98,7 +99,7 @@ def image_usage(
         input_fidelity = spec.edits.fixed_input_fidelity
     text_tokens = count_tokens(prompt)
     image_tokens = sum(input_image_tokens(w, h, input_fidelity) for w, h in input_images)
-    output_per_image = output_image_tokens(spec, quality, size)
+    output_per_image = output_image_tokens(spec, quality, size) * frames
     output_tokens = output_per_image * n + PARTIAL_IMAGE_TOKENS * partial_images * n
     input_tokens = text_tokens + image_tokens
     usage: dict[str, Any] = {
@@ -123,5 +124,27 @@ def job_usage(job: Job, partial_images: int = 0, *, with_output_details: bool = 
         input_images=[upload.size for upload in job.inputs],
         input_fidelity=job.input_fidelity,
         partial_images=partial_images,
+        frames=job.frame_count,
         with_output_details=with_output_details,
     )
+
+
+SVG_BYTES_PER_TOKEN = 4
+
+
+def svg_usage(job: Job, document: bytes) -> dict[str, Any] | None:
+    """`svg_usage` of an SVG job (None for other formats): the author reads the prompt and the reference
+    image (counted like an input image at low fidelity) and writes the document (one token per 4 bytes)
+    after reasoning (SVG_REASONING_TOKENS by effort). A documented rule: OpenAI publishes none."""
+    if job.svg is None:
+        return None
+    reasoning = SVG_REASONING_TOKENS[job.svg.effort or "medium"]
+    input_tokens = count_tokens(job.prompt) + input_image_tokens(job.width, job.height)
+    output_tokens = -(-len(document) // SVG_BYTES_PER_TOKEN) + reasoning
+    return {
+        "input_tokens": input_tokens,
+        "model": job.svg.model,
+        "output_tokens": output_tokens,
+        "reasoning_tokens": reasoning,
+        "total_tokens": input_tokens + output_tokens,
+    }

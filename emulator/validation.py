@@ -8,15 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from . import errors
-from .catalog import Catalog, EditRules, ModelSpec, SizeRule
+from .catalog import (
+    GIF_FRAMES,
+    OUTPUT_FORMATS,
+    SVG_EFFORTS,
+    Catalog,
+    EditRules,
+    ModelSpec,
+    SizeRule,
+)
 from .errors import ApiError
-from .job import Job
+from .job import Job, SvgOptions
 from .resolve import build_job
 
-Kind = Literal["string", "integer", "boolean", "enum", "size"]
+Kind = Literal["string", "integer", "boolean", "enum", "size", "object"]
 _UNSET = object()
 
 
@@ -29,11 +37,13 @@ class Param:
     supported_by: Callable[[ModelSpec], bool] = lambda spec: True
     values: Callable[[ModelSpec], Sequence[str]] | None = None  # enum values, in OpenAI's message order
     aliases: Callable[[ModelSpec], Mapping[str, str]] | None = None  # accepted, not listed in messages
-    bounds: Callable[[ModelSpec], tuple[int, int]] | None = None
+    bounds: Callable[[ModelSpec], tuple[int, int | None]] | None = None  # (min, max or None: unbounded)
     # kind "size": an open value checked by this rule instead of the enum, for models that have one.
     rule: Callable[[ModelSpec], SizeRule | None] | None = None
     required: bool = False
     off_value: object = _UNSET  # a model that does not take the param still accepts this value
+    # kind "object": checks the object's own fields and returns the typed value.
+    parse: Callable[[dict[str, Any]], Any] | None = None
 
 
 def _has(attr: str) -> Callable[[ModelSpec], bool]:
@@ -42,6 +52,10 @@ def _has(attr: str) -> Callable[[ModelSpec], bool]:
 
 def _values(attr: str) -> Callable[[ModelSpec], Sequence[str]]:
     return lambda spec: getattr(spec, attr)
+
+
+def _takes_format(name: str) -> Callable[[ModelSpec], bool]:
+    return lambda spec: name in spec.output_formats
 
 
 def _size_rule(spec: ModelSpec) -> SizeRule | None:
@@ -80,6 +94,39 @@ PARTIAL_IMAGES = Param(
 )
 USER = Param("user", "string")
 SAFETY_IDENTIFIER = Param("safety_identifier", "string")
+COMPLEXITY = Param("complexity", "enum", supported_by=_has("complexities"), values=_values("complexities"))
+FRAME_COUNT = Param("frame_count", "integer", supported_by=_takes_format("gif"), bounds=lambda spec: GIF_FRAMES)
+FRAME_DURATION_MS = Param(
+    "frame_duration_ms", "integer", supported_by=_takes_format("gif"), bounds=lambda spec: (0, None)
+)
+
+
+def parse_svg(value: dict[str, Any]) -> SvgOptions:
+    """`{"model": str, "reasoning": {"effort": ...}}` (PY-NEW `Svg`); unknown keys and bad values are 400s."""
+    check_unknown_keys(value, {"model", "reasoning"}, prefix="svg.")
+    model = value.get("model")
+    if model is None:
+        raise errors.missing_parameter("svg.model")
+    if not isinstance(model, str):
+        raise errors.invalid_type("svg.model", "a string", errors.json_type_name(model))
+    if model == "":
+        raise errors.empty_string("svg.model")
+    reasoning = value.get("reasoning")
+    if reasoning is None:
+        return SvgOptions(model)
+    if not isinstance(reasoning, dict):
+        raise errors.invalid_type("svg.reasoning", "an object", errors.json_type_name(reasoning))
+    check_unknown_keys(reasoning, {"effort"}, prefix="svg.reasoning.")
+    effort = reasoning.get("effort")
+    if effort is not None and not isinstance(effort, str):
+        expected = f"one of {errors.quote_list(SVG_EFFORTS, 'or')}"
+        raise errors.invalid_type("svg.reasoning.effort", expected, errors.json_type_name(effort))
+    if effort is not None and effort not in SVG_EFFORTS:
+        raise errors.invalid_value("svg.reasoning.effort", effort, SVG_EFFORTS)
+    return SvgOptions(model, effort)
+
+
+SVG = Param("svg", "object", supported_by=_takes_format("svg"), parse=parse_svg)
 
 GENERATION_PARAMS: tuple[Param, ...] = (
     PROMPT,
@@ -94,6 +141,10 @@ GENERATION_PARAMS: tuple[Param, ...] = (
     MODERATION,
     STREAM,
     PARTIAL_IMAGES,
+    COMPLEXITY,
+    FRAME_COUNT,
+    FRAME_DURATION_MS,
+    SVG,
     USER,
     SAFETY_IDENTIFIER,
 )
@@ -137,6 +188,10 @@ def coerce(param: Param, value: Any, spec: ModelSpec, *, form: bool) -> Any:
         if isinstance(value, bool):
             return value
         raise errors.invalid_type(param.name, "a boolean", errors.json_type_name(value))
+    if param.kind == "object":
+        if isinstance(value, dict):
+            return value
+        raise errors.invalid_type(param.name, "an object", errors.json_type_name(value))
     if isinstance(value, str):
         return value
     expected = "a string"
@@ -175,6 +230,8 @@ def check_value(param: Param, value: Any, spec: ModelSpec, *, today: bool) -> An
             raise error
     if param.name == "prompt":
         check_prompt(value, spec.prompt_max)
+    if param.parse is not None:
+        return param.parse(value)
     return value
 
 
@@ -195,10 +252,10 @@ def check_prompt(prompt: str, limit: int) -> None:
         raise errors.string_too_long("prompt", limit, len(prompt))
 
 
-def check_unknown_keys(body: Mapping[str, Any], known: set[str]) -> None:
+def check_unknown_keys(body: Mapping[str, Any], known: set[str], prefix: str = "") -> None:
     for key in body:
         if key not in known:
-            raise errors.unknown_parameter(key)
+            raise errors.unknown_parameter(prefix + key)
 
 
 def resolve_model(body: Mapping[str, Any], catalog: Catalog, default: str | None) -> ModelSpec:
@@ -255,9 +312,29 @@ def _is_off_value(param: Param, value: Any, spec: ModelSpec, form: bool) -> bool
         return False
 
 
-def check_output_options(values: Mapping[str, Any]) -> None:
-    """Cross-field rules of the GPT output options (contract §11)."""
+def check_output_options(values: Mapping[str, Any], *, mask: bool = False) -> None:
+    """Cross-field rules of the GPT output options (contract §11, §16); `mask`: an edit sent one."""
     output_format = values.get("output_format", "png")
+    rules = OUTPUT_FORMATS[output_format]
+    for name, needs in (("frame_count", "gif"), ("frame_duration_ms", "gif"), ("svg", "svg")):
+        if name in values and output_format != needs:
+            raise errors.unsupported_parameter(name, f"is only supported with output_format '{needs}'")
+    refused = {
+        "stream": not rules.streaming and values.get("stream", False),
+        "partial_images": not rules.streaming and values.get("partial_images", 0) > 0,
+        "output_compression": not rules.compression and "output_compression" in values,
+        "mask": not rules.mask and mask,
+    }
+    for name, refuse in refused.items():
+        if refuse:
+            raise errors.unsupported_parameter(name, f"is not supported with output_format '{output_format}'")
+    if rules.n_max is not None and values.get("n", 1) > rules.n_max:
+        raise ApiError(
+            400,
+            f"Invalid 'n': output_format '{output_format}' requires n={rules.n_max}, but got {values['n']} instead.",
+            param="n",
+            code="invalid_value",
+        )
     if values.get("background") == "transparent" and output_format == "jpeg":
         raise ApiError(
             400,
@@ -290,8 +367,8 @@ def validate_generation(body: Mapping[str, Any], catalog: Catalog) -> Job:
 
 T = TypeVar("T")
 INPUT_FIDELITIES = ("high", "low")  # S `InputFidelity` order
-EDIT_FORM_FILES = ("image", "image[]", "mask")  # multipart file parts (contract §5.1)
-EDIT_JSON_REFS = ("images", "mask")  # JSON image references (contract §5.2)
+EDIT_FORM_FILES = ("image", "image[]", "mask", "markup")  # multipart file parts (contract §5.1, §16)
+EDIT_JSON_REFS = ("images", "mask", "markup")  # JSON image references (contract §5.2)
 VARIATION_FILES = ("image", "image[]")  # `image[]` is known so that it gets the invalid_type answer
 
 
@@ -324,6 +401,10 @@ EDIT_PARAMS: tuple[Param, ...] = (
     INPUT_FIDELITY,
     STREAM,
     PARTIAL_IMAGES,
+    COMPLEXITY,
+    FRAME_COUNT,
+    FRAME_DURATION_MS,
+    SVG,
     USER,
     SAFETY_IDENTIFIER,
 )
@@ -340,6 +421,10 @@ JSON_EDIT_PARAMS: tuple[Param, ...] = (
     INPUT_FIDELITY,
     STREAM,
     PARTIAL_IMAGES,
+    COMPLEXITY,
+    FRAME_COUNT,
+    FRAME_DURATION_MS,
+    SVG,
     USER,
     SAFETY_IDENTIFIER,
 )
@@ -401,17 +486,54 @@ def check_input_fidelity(spec: ModelSpec, values: Mapping[str, Any]) -> None:
         )
 
 
+FORM_OBJECTS = ("svg",)  # objects a multipart body sends as bracketed fields (PY-NEW: `svg[model]`)
+
+
+def fold_form_objects(body: Mapping[str, Any]) -> dict[str, Any]:
+    """Multipart `svg[model]` and `svg[reasoning][effort]` fields as the object `{"svg": {...}}`.
+
+    A field that does not fold (a plain `svg` beside bracketed ones, an empty or conflicting path)
+    stays as it came and is refused as unknown.
+    """
+    folded: dict[str, Any] = {}
+    for key, value in body.items():
+        name, _, rest = key.partition("[")
+        path = rest[:-1].split("][") if rest.endswith("]") else []
+        node = folded.setdefault(name, {}) if name in FORM_OBJECTS and name not in body and all(path) and path else None
+        for segment in path[:-1]:
+            if not isinstance(node, dict):
+                break
+            node = node.setdefault(segment, {})
+        if isinstance(node, dict) and path and path[-1] not in node:
+            node[path[-1]] = value
+        else:
+            folded[key] = value
+    return folded
+
+
+class EditFiles(Protocol):
+    """What validation needs to know of an edit's checked file parts."""
+
+    @property
+    def mask(self) -> object | None: ...
+
+    @property
+    def markup(self) -> object | None: ...
+
+
+F = TypeVar("F", bound=EditFiles)
+
+
 def validate_edit(
-    body: Mapping[str, Any], images: Callable[[ModelSpec], T], *, form: bool, catalog: Catalog
-) -> tuple[ModelSpec, dict[str, Any], T]:
+    body: Mapping[str, Any], images: Callable[[ModelSpec], F], *, form: bool, catalog: Catalog
+) -> tuple[ModelSpec, dict[str, Any], F]:
     """A `/v1/images/edits` body (multipart fields with `form=True`, else the JSON object) →
     (model, typed values, images(model)).
 
     Order: unknown keys → model → params the model does not take → prompt → `images(spec)` (the
     caller's structural checks of the image parts) → n → enums → cross-field rules.
     """
-    if not form:
-        body = drop_nulls(body, kept_nulls(catalog))
+    body = fold_form_objects(body) if form else drop_nulls(body, kept_nulls(catalog))
     params = EDIT_PARAMS if form else JSON_EDIT_PARAMS
     check_unknown_keys(body, {"model", *(EDIT_FORM_FILES if form else EDIT_JSON_REFS), *(p.name for p in params)})
     spec = resolve_edit_model(body, catalog, json=not form)
@@ -421,7 +543,9 @@ def validate_edit(
     values = typed_values(body, params[:1], spec, form=form, today=today)
     checked = images(spec)
     values.update(typed_values(body, params[1:], spec, form=form, today=today))
-    check_output_options(values)
+    if checked.mask is not None and checked.markup is not None:
+        raise errors.unsupported_parameter("markup", "cannot be combined with 'mask'")
+    check_output_options(values, mask=checked.mask is not None)
     check_input_fidelity(spec, values)
     return spec, values, checked
 

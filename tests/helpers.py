@@ -1,9 +1,13 @@
-"""Assertions shared by the test modules (importable: pytest puts tests/ on sys.path)."""
+"""Assertions and image builders shared by the test modules (importable: pytest puts tests/ on sys.path)."""
 
 from __future__ import annotations
 
+import base64
+import io
 from datetime import date
 from typing import Any
+
+from PIL import Image, ImageDraw
 
 from emulator.catalog import catalog_as_of
 
@@ -26,3 +30,30 @@ def assert_error(
     """`response` is exactly OpenAI's envelope with these four fields and this status."""
     assert response.status_code == status, response.text
     assert response.json() == {"error": {"message": message, "type": type, "param": param, "code": code}}
+
+
+def picture(size: tuple[int, int] = (64, 64), mode: str = "RGBA", seed: int = 0) -> Image.Image:
+    """A small scene (shapes on a coloured ground) in `mode`."""
+    img = Image.new("RGB", size, (40 + 50 * seed % 200, 120, 200))
+    draw = ImageDraw.Draw(img)
+    w, h = size
+    draw.ellipse((w * 0.2, h * 0.2, w * 0.6, h * 0.7), fill=(250, 220, 30))
+    draw.rectangle((w * 0.55, h * 0.5, w * 0.9, h * 0.9), fill=(20, 160, 60))
+    if mode == "P":
+        return img.convert("P", palette=Image.Palette.ADAPTIVE)
+    return img.convert(mode)
+
+
+def encode(img: Image.Image, fmt: str = "PNG", **options: Any) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **options)
+    return buf.getvalue()
+
+
+def png(size: tuple[int, int] = (64, 64), mode: str = "RGBA", seed: int = 0) -> bytes:
+    return encode(picture(size, mode, seed))
+
+
+def decoded(b64: str) -> Image.Image:
+    """The image a `b64_json` carries."""
+    return Image.open(io.BytesIO(base64.b64decode(b64)))

@@ -187,14 +187,16 @@ JSON_WRONG = {
     "string": [12345, ["a"]],
     "enum": [12345, {"a": 1}],
     "size": [12345, {"a": 1}],
+    "object": ["text", [1]],
     "integer": ["twelve", 1.5, True],
     "boolean": ["yes", 1],
 }
 FORM_WRONG = {"integer": ["twelve", "1.5"], "boolean": ["maybe", "2"]}  # strings and enums: sent as a file part
 
 
-def model_taking(param: Param, models: tuple[str, ...]) -> str:
-    return next(name for name in models if param.supported_by(MODELS[name]))
+def model_taking(param: Param, models: tuple[str, ...]) -> str | None:
+    """A model of the legacy date taking `param` (None: only today's models do; test_new_outputs.py)."""
+    return next((name for name in models if param.supported_by(MODELS[name])), None)
 
 
 def wrong_type_cases() -> Iterator[Any]:
@@ -208,6 +210,8 @@ def wrong_type_cases() -> Iterator[Any]:
         form = endpoint.endswith("form") or endpoint == "variations"
         for param in params:
             model = model_taking(param, models)
+            if model is None:
+                continue
             values = FORM_WRONG.get(param.kind, [None]) if form else JSON_WRONG[param.kind]
             for value in values:
                 yield pytest.param(endpoint, param.name, model, value, id=f"{endpoint}-{param.name}-{value!r}")

@@ -13,7 +13,7 @@ import openai
 import pytest
 from PIL import Image
 
-from emulator.fixtures import FixturesError, convert, load_fixtures
+from emulator.fixtures import FixturesError, fitted, load_fixtures
 from emulator.settings import Settings
 from emulator.testing import ImagesEmulator
 
@@ -117,7 +117,7 @@ def test_streamed_completed_image_is_the_fixture(client: openai.OpenAI) -> None:
 
 def test_convert_covers_and_crops() -> None:
     source = (REPO_FIXTURES / "sunset.png").read_bytes()  # 384x256
-    img = Image.open(io.BytesIO(convert(source, 100, 300, "png", 100, "opaque")))
+    img = fitted(source, 100, 300, "opaque")
     assert img.size == (100, 300) and img.mode == "RGB"
 
 

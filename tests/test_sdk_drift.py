@@ -18,9 +18,9 @@ from openai.types.image_model import ImageModel
 from emulator.catalog import CATALOG_DATE, MODELS, catalog_as_of
 from emulator.validation import EDIT_FORM_FILES, EDIT_PARAMS, GENERATION_PARAMS, Param
 
-# Parameters and values of the issue "Today's new outputs", until it lands.
-KNOWN_MISSING = {"complexity", "frame_count", "frame_duration_ms", "svg", "markup"}
-KNOWN_MISSING_VALUES = {"output_format": {"gif", "svg"}}
+# Parameters and values a newer SDK names that are not built yet (empty: every one is).
+KNOWN_MISSING: set[str] = set()
+KNOWN_MISSING_VALUES: dict[str, set[str]] = {}
 # Values the SDK itself lists as "Deprecated values ... only supported by retired DALL·E models" that no
 # model takes any more: edits' `standard` (dall-e-2 refuses every `quality`, a documented choice).
 RETIRED_VALUES = {"quality": {"standard"}}

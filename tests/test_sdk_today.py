@@ -110,3 +110,46 @@ def test_edit_with_a_2_5_model_and_a_transparent_background(client: openai.OpenA
     assert result.background == "transparent" and result.usage is not None
     assert result.data is not None and result.data[0].b64_json is not None
     assert image_of(result.data[0].b64_json).mode == "RGBA"
+
+
+def test_an_animated_gif_through_the_sdk(client: openai.OpenAI) -> None:
+    result = client.images.generate(
+        model="gpt-image-2.6-flare", prompt="a fox", output_format="gif", frame_count=5, frame_duration_ms=90
+    )
+    assert result.output_format == "gif" and result.data is not None and result.data[0].b64_json is not None
+    gif = image_of(result.data[0].b64_json)
+    assert (gif.format, gif.n_frames, gif.info["duration"]) == ("GIF", 5, 90)
+
+
+def test_an_svg_through_the_sdk_with_its_author_usage(client: openai.OpenAI) -> None:
+    result = client.images.generate(
+        model="gpt-image-2.6-sunburst",
+        prompt="a lighthouse",
+        output_format="svg",
+        svg={"model": "gpt-5.5", "reasoning": {"effort": "high"}},
+        safety_identifier="user-hash-1",
+    )
+    assert result.svg_usage is not None and result.svg_usage.model == "gpt-5.5"
+    assert result.svg_usage.reasoning_tokens > 0 and result.safety_identifier == "user-hash-1"
+    assert result.data is not None and result.data[0].b64_json is not None
+    assert base64.b64decode(result.data[0].b64_json).startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<svg ')
+
+
+def test_a_markup_edit_through_the_sdk(client: openai.OpenAI) -> None:
+    photo, sheet = io.BytesIO(), io.BytesIO()
+    Image.new("RGB", (320, 320), (30, 90, 200)).save(photo, "PNG")
+    Image.new("RGBA", (320, 320), (0, 0, 0, 0)).save(sheet, "PNG")
+    result = client.images.edit(
+        model="gpt-image-2.5-flare",
+        image=("photo.png", photo.getvalue(), "image/png"),
+        markup=("markup.png", sheet.getvalue(), "image/png"),
+        prompt="circle the sky",
+        output_format="png",
+    )
+    assert result.data is not None and result.data[0].b64_json is not None
+
+
+def test_the_stream_completed_event_carries_the_safety_identifier(client: openai.OpenAI) -> None:
+    stream = client.images.generate(model="gpt-image-2.5-flare", prompt="a fox", stream=True, user="legacy-user")
+    events = list(stream)
+    assert events[-1].type == "image_generation.completed" and events[-1].safety_identifier == "legacy-user"

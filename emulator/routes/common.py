@@ -15,7 +15,7 @@ from ..job import Job
 from ..responses import images_response_tail, revised_prompt, with_created
 from ..runtime import Runtime
 from ..urls import URL_PREFIX
-from ..usage import job_usage
+from ..usage import job_usage, svg_usage
 
 
 def base_url(request: Request, runtime: Runtime) -> str:
@@ -35,7 +35,14 @@ def response_tail(runtime: Runtime, job: Job, plan: Plan, root: str) -> bytes:
         for index in range(job.n):
             spec = render_spec(job, index)
             urls.append(f"{root}{URL_PREFIX}{runtime.signer.token(spec)}.{spec.output_format}")
-    return images_response_tail(job, images=images, urls=urls, usage=job_usage(job), revised_prompts=revised)
+    return images_response_tail(
+        job,
+        images=images,
+        urls=urls,
+        usage=job_usage(job),
+        svg_usage=svg_usage(job, images[0]) if job.svg else None,
+        revised_prompts=revised,
+    )
 
 
 def tail_cache_key(job: Job, plan: Plan) -> Hashable | None:
@@ -43,7 +50,7 @@ def tail_cache_key(job: Job, plan: Plan) -> Hashable | None:
     if job.response_format == "url" or plan.fixture_image is not None:
         return None
     specs = tuple(render_spec(job, index) for index in range(job.n))
-    return ("response-tail", specs, job.input_fidelity, plan.revised_prompt)
+    return ("response-tail", specs, job.input_fidelity, plan.revised_prompt, job.safety_identifier)
 
 
 async def images_response(request: Request, runtime: Runtime, job: Job, plan: Plan) -> Response:

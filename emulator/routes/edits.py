@@ -10,13 +10,13 @@ from starlette.concurrency import run_in_threadpool
 
 from ..catalog import ModelSpec
 from ..harness import admit
-from ..job import InputImage, Job
+from ..job import Job
 from ..request_body import is_json, media_type, parse_json_object, read_body, unsupported_content_type
 from ..resolve import build_job
 from ..runtime import Runtime, get_runtime
 from ..schemas import EDIT_FILE_TYPES, json_body_doc, response_docs
 from ..streaming import stream_response
-from ..uploads import decode_edit, edit_parts, json_edit_parts, read_form
+from ..uploads import EditInputs, decode_edit, edit_parts, json_edit_parts, read_form
 from ..validation import validate_edit
 from .common import images_response
 
@@ -40,23 +40,23 @@ async def create_image_edit(request: Request, runtime: Runtime = Depends(get_run
             spec, values, parts = validate_edit(
                 form.body, lambda spec: edit_parts(form, spec), form=True, catalog=catalog
             )
-            inputs, mask = await run_in_threadpool(decode_edit, spec, parts)
+            files = await run_in_threadpool(decode_edit, spec, parts)
     elif is_json(kind):
         body = parse_json_object(await read_body(request, limit, timeout))
         spec, values, parts = validate_edit(
             body, lambda spec: json_edit_parts(body, spec), form=False, catalog=catalog
         )
-        inputs, mask = await run_in_threadpool(decode_edit, spec, parts)
+        files = await run_in_threadpool(decode_edit, spec, parts)
     else:
         raise unsupported_content_type(kind, BODY_TYPES)
-    job = edit_job(spec, values, inputs, mask)
+    job = edit_job(spec, values, files)
     plan = await admit(request, job)
     if job.stream:
         return await stream_response(request, runtime, job, plan)
     return await images_response(request, runtime, job, plan)
 
 
-def edit_job(spec: ModelSpec, values: dict[str, Any], inputs: tuple[InputImage, ...], mask: InputImage | None) -> Job:
+def edit_job(spec: ModelSpec, values: dict[str, Any], files: EditInputs) -> Job:
     """The edit's Job: sizes, qualities and default size from the model's edit rules."""
     rules = spec.edits
     assert rules is not None
@@ -67,6 +67,7 @@ def edit_job(spec: ModelSpec, values: dict[str, Any], inputs: tuple[InputImage, 
         sizes=rules.sizes,
         qualities=rules.qualities,
         default_size=rules.default_size,
-        inputs=inputs,
-        mask=mask,
+        inputs=files.images,
+        mask=files.mask,
+        markup=files.markup,
     )

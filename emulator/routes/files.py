@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from ..catalog import OUTPUT_FORMATS
 from ..errors import ApiError
 from ..faults import Target
 from ..imaging import fixture_bytes
@@ -18,7 +19,7 @@ from ..urls import URL_PREFIX
 
 router = APIRouter()
 
-MEDIA_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+MEDIA_TYPES = {name: output.media_type for name, output in OUTPUT_FORMATS.items()}
 PATH_BY_KIND = {
     "generation": "/v1/images/generations",
     "edit": "/v1/images/edits",
@@ -49,8 +50,7 @@ async def image_file(token: str, runtime: Runtime = Depends(get_runtime)) -> Res
     spec = RenderSpec(**runtime.signer.verify(token))
     source = fixture_source(runtime, spec)
     if source is not None:
-        args = (spec.width, spec.height, spec.output_format, spec.output_compression, spec.background)
-        data = await run_in_threadpool(fixture_bytes, runtime.cache, source, *args)
+        data = await run_in_threadpool(fixture_bytes, runtime.cache, source, spec)
     elif spec.kind == "generation":
         data = await run_in_threadpool(runtime.cache.get_or_create, spec, lambda: render(spec))
     else:
