@@ -29,9 +29,9 @@ import httpx2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from emulator.animation import frames_of, quantized
-from emulator.render import RenderSpec, _font, _marker_font_size, render, render_image
-from emulator.server_process import EmulatorProcess
+from images_emulator.imaging.animation import frames_of, quantized
+from images_emulator.imaging.render import RenderSpec, _font, _marker_font_size, render, render_image
+from images_emulator.testing.process import EmulatorProcess
 
 TARGET = 1.5  # gif cold <= 1.5x the Pillow floor for the same frames
 MODEL = "gpt-image-2.6-sunburst"

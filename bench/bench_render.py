@@ -4,7 +4,7 @@ Run: python bench/bench_render.py [runs]
 
 Baseline ("Pillow floor"): what a Pillow program pays to create a non-trivial picture of that size and
 encode it. It builds smooth RGB gradients (`Image.linear_gradient` / `Image.radial_gradient` resized
-per channel and merged: no flat areas, no noise) and encodes them with `emulator.render.encode`, i.e.
+per channel and merged: no flat areas, no noise) and encodes them with `images_emulator.imaging.render.encode`, i.e.
 exactly the options render() uses. The rendered picture also has blobs, a text panel, the prompt and
 a caption. Encoded sizes are printed next to each other so you can check the contents are comparable.
 "enc" is the encoder alone on the rendered picture, the part render() cannot avoid.
@@ -25,7 +25,7 @@ from PIL import Image, ImageChops
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from emulator.render import RenderSpec, encode, render, render_image
+from images_emulator.imaging.render import RenderSpec, encode, render, render_image
 
 TARGET = 1.3
 PROMPT = (

@@ -1,7 +1,7 @@
 """Soak: N mixed requests at C-way concurrency against a real server; 0 x 5xx; server RSS before/after.
 
 Run: `python bench/bench_soak.py [--requests 10000] [--concurrency 16] [--cache-bytes B]`. Starts
-`python -m emulator` itself (one worker, loopback only) and drives it with one asyncio httpx2 client.
+`python -m images_emulator` itself (one worker, loopback only) and drives it with one asyncio httpx2 client.
 
 The mix (drawn from a seeded generator, so every run sends the same requests in the same order):
 generations (dall-e-2/-3 and GPT models, b64 and url, most prompts new so the image cache keeps
@@ -36,7 +36,7 @@ import httpx2
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from emulator.server_process import EmulatorProcess
+from images_emulator.testing.process import EmulatorProcess
 
 API_KEY = "sk-soak"
 GENERATIONS, EDITS, VARIATIONS = "/v1/images/generations", "/v1/images/edits", "/v1/images/variations"

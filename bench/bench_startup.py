@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from emulator.server_process import free_port
+from images_emulator.testing.process import free_port
 
 TARGET_SECONDS = 2.0
 TARGET_RATIO = 3.0
@@ -55,7 +55,8 @@ def start_to_healthy(command: list[str], port: int, timeout: float = 60.0) -> fl
 
 
 def emulator_command(port: int) -> list[str]:
-    return [sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    command = [sys.executable, "-m", "images_emulator", "--host", "127.0.0.1", "--port", str(port)]
+    return [*command, "--log-level", "warning"]
 
 
 def bare_command(port: int, body_file: str) -> list[str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from emulator.server_process import EmulatorProcess
+from images_emulator.testing.process import EmulatorProcess
 
 TARGET_MS = 100.0
 HEADERS = {"Authorization": "Bearer bench"}

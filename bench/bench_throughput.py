@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from emulator.server_process import EmulatorProcess, free_port, wait_healthy
+from images_emulator.testing.process import EmulatorProcess, free_port, wait_healthy
 
 BODY = {"model": "gpt-image-2.5-sunburst", "prompt": "a lighthouse on a cliff", "size": "1024x1024", "quality": "low"}
 HEADERS = {"Authorization": "Bearer bench"}

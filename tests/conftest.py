@@ -16,9 +16,9 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from emulator.app import create_app
-from emulator.server_process import EmulatorProcess
-from emulator.settings import Settings
+from images_emulator.server.app import create_app
+from images_emulator.server.settings import Settings
+from images_emulator.testing.process import EmulatorProcess
 
 # Every server and Settings() of the suite inherits the legacy date (see helpers.LEGACY_API_DATE).
 os.environ["EMULATOR_API_DATE"] = LEGACY_API_DATE
@@ -76,7 +76,7 @@ def api() -> Iterator[TestClient]:
 
 @pytest.fixture(scope="session")
 def server() -> Iterator[EmulatorProcess]:
-    """A real `python -m emulator` on a free port for the whole session."""
+    """A real `python -m images_emulator` on a free port for the whole session."""
     with EmulatorProcess(env={"EMULATOR_URL_SECRET": "test-secret"}) as process:
         yield process
 

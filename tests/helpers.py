@@ -9,7 +9,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
-from emulator.catalog import catalog_as_of
+from images_emulator.contract.catalog import catalog_as_of
 
 # The suite written for the API of mid-2026 runs as of that date (conftest sets EMULATOR_API_DATE);
 # tests of today's API pass TODAY explicitly.

@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from helpers import TODAY, assert_error
 from PIL import Image
 
-from emulator.app import create_app
-from emulator.catalog import CATALOG_DATE, MODELS, catalog_as_of
-from emulator.settings import Settings
+from images_emulator.contract.catalog import CATALOG_DATE, MODELS, catalog_as_of
+from images_emulator.server.app import create_app
+from images_emulator.server.settings import Settings
 
 AUTH = {"Authorization": "Bearer sk-test"}
 GENERATIONS = "/v1/images/generations"
@@ -56,7 +56,7 @@ def test_today_follows_the_clock() -> None:
 @pytest.mark.parametrize("value", ["2026-13-01", "yesterday", "2026/05/01", "20260501", ""])
 def test_a_bad_api_date_stops_the_server_at_start_with_a_clear_message(value: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "emulator", "--api-date", value], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "images_emulator", "--api-date", value], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 1
     assert "api_date" in result.stderr and "api-date must be 'today' or a date YYYY-MM-DD" in result.stderr

@@ -25,8 +25,7 @@ from conftest import API_KEY
 from helpers import LEGACY
 from PIL import Image
 
-from emulator.server_process import EmulatorProcess
-from emulator.validation import (
+from images_emulator.contract.validation import (
     EDIT_PARAMS,
     GENERATION_PARAMS,
     JSON_EDIT_PARAMS,
@@ -35,6 +34,7 @@ from emulator.validation import (
     edit_models,
     variation_models,
 )
+from images_emulator.testing.process import EmulatorProcess
 
 MODELS = LEGACY.models
 

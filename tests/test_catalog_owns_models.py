@@ -5,11 +5,11 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import emulator
-from emulator.catalog import MODELS
+import images_emulator
+from images_emulator.contract.catalog import MODELS
 
-PACKAGE = Path(emulator.__file__).parent
-OWNER = PACKAGE / "catalog.py"
+PACKAGE = Path(images_emulator.__file__).parent
+OWNER = PACKAGE / "contract" / "catalog.py"
 
 
 def string_literals(tree: ast.AST) -> list[tuple[int, str]]:

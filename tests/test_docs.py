@@ -2,15 +2,15 @@
 
 from pathlib import Path
 
-from emulator.catalog import MODELS
-from emulator.docs_tables import rewrite
+from images_emulator.contract.catalog import MODELS
+from images_emulator.server.docs_tables import rewrite
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def test_readme_tables_match_catalog_and_settings() -> None:
     text = README.read_text()
-    assert rewrite(text) == text, "run: python -m emulator.docs_tables --write README.md"
+    assert rewrite(text) == text, "run: python -m images_emulator.server.docs_tables --write README.md"
 
 
 def test_readme_lists_every_model() -> None:

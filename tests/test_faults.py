@@ -11,9 +11,9 @@ import httpx2
 import openai
 import pytest
 
-from emulator.faults import FAULT_KINDS, FaultBook, Target, normalize_path, parse_header
-from emulator.server_process import EmulatorProcess
-from emulator.testing import ImagesEmulator
+from images_emulator.harness.faults import FAULT_KINDS, FaultBook, Target, normalize_path, parse_header
+from images_emulator.testing.emulator import ImagesEmulator
+from images_emulator.testing.process import EmulatorProcess
 
 AUTH = {"Authorization": "Bearer sk-test-emulator"}
 

@@ -13,9 +13,9 @@ import openai
 import pytest
 from PIL import Image
 
-from emulator.fixtures import FixturesError, fitted, load_fixtures
-from emulator.settings import Settings
-from emulator.testing import ImagesEmulator
+from images_emulator.harness.fixtures import FixturesError, fitted, load_fixtures
+from images_emulator.server.settings import Settings
+from images_emulator.testing.emulator import ImagesEmulator
 
 REPO_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 CAT_ORANGE = (247, 160, 60)
@@ -170,7 +170,7 @@ def test_empty_file_has_no_rules(tmp_path: Path) -> None:
 def test_cli_exits_non_zero_with_a_clean_message(tmp_path: Path) -> None:
     write(tmp_path, "- match: {prompt: cat}\n  image: dog.png\n")
     run = subprocess.run(
-        [sys.executable, "-m", "emulator", "--fixtures", str(tmp_path), "--port", "0"],
+        [sys.executable, "-m", "images_emulator", "--fixtures", str(tmp_path), "--port", "0"],
         capture_output=True,
         text=True,
         timeout=60,

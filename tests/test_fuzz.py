@@ -39,9 +39,9 @@ import schemathesis
 from PIL import Image
 from schemathesis.config import SchemathesisConfig
 
-from emulator.app import create_app
-from emulator.render import RenderSpec
-from emulator.settings import Settings
+from images_emulator.imaging.render import RenderSpec
+from images_emulator.server.app import create_app
+from images_emulator.server.settings import Settings
 
 FUZZ_KEY = "sk-fuzz-emulator"
 SEED = int(os.environ.get("EMULATOR_FUZZ_SEED", "20250611"))

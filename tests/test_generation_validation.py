@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from helpers import LEGACY, assert_error
 from PIL import Image
 
-from emulator.catalog import ModelSpec
-from emulator.errors import quote_list
+from images_emulator.contract.catalog import ModelSpec
+from images_emulator.contract.errors import quote_list
 
 MODELS = LEGACY.models
 

@@ -18,9 +18,9 @@ from fastapi.testclient import TestClient
 from helpers import LEGACY, assert_error
 from PIL import Image
 
-from emulator.resolve import resolve_background
-from emulator.tokenizer import count_tokens
-from emulator.usage import image_usage, input_image_tokens, output_image_tokens
+from images_emulator.contract.resolve import resolve_background
+from images_emulator.contract.tokenizer import count_tokens
+from images_emulator.contract.usage import image_usage, input_image_tokens, output_image_tokens
 
 MODELS = LEGACY.models
 

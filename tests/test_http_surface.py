@@ -7,11 +7,11 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from emulator.app import create_app
-from emulator.errors import NO_API_KEY_MESSAGE
-from emulator.render import RenderSpec
-from emulator.settings import Settings
-from emulator.urls import UrlSigner
+from images_emulator.api.urls import UrlSigner
+from images_emulator.contract.errors import NO_API_KEY_MESSAGE
+from images_emulator.imaging.render import RenderSpec
+from images_emulator.server.app import create_app
+from images_emulator.server.settings import Settings
 
 
 def test_health_is_ok_without_auth(api: TestClient) -> None:

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from emulator.image_cache import ImageCache
+from images_emulator.imaging.cache import ImageCache
 
 
 class CountingFactory:

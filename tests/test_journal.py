@@ -11,10 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from emulator.body_capture import PEEK_LIMIT, STRING_LIMIT, BodyCapture, shorten
-from emulator.errors import mask_key
-from emulator.server_process import EmulatorProcess
-from emulator.testing import ImagesEmulator
+from images_emulator.contract.errors import mask_key
+from images_emulator.harness.body_capture import PEEK_LIMIT, STRING_LIMIT, BodyCapture, shorten
+from images_emulator.testing.emulator import ImagesEmulator
+from images_emulator.testing.process import EmulatorProcess
 
 AUTH = {"Authorization": "Bearer sk-test-emulator"}
 GPT = {"model": "gpt-image-1", "prompt": "a red fox", "quality": "low"}

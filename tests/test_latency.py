@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from helpers import LEGACY
 from pydantic import ValidationError
 
-from emulator.latency import LatencyMode, latency_seconds, parse_latency, realistic_seconds
-from emulator.settings import Settings
-from emulator.validation import validate_generation
+from images_emulator.contract.validation import validate_generation
+from images_emulator.harness.latency import LatencyMode, latency_seconds, parse_latency, realistic_seconds
+from images_emulator.server.settings import Settings
 
 AUTH = {"Authorization": "Bearer sk-test"}
 BODY = {"model": "gpt-image-1", "prompt": "x", "quality": "low"}

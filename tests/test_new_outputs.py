@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 from helpers import TODAY, assert_error, decoded, encode, picture, png
 from PIL import Image, ImageChops, ImageDraw
 
-from emulator.app import create_app
-from emulator.catalog import MODELS
-from emulator.render import RenderSpec, _caption
-from emulator.settings import Settings
+from images_emulator.contract.catalog import MODELS
+from images_emulator.imaging.render import RenderSpec, _caption
+from images_emulator.server.app import create_app
+from images_emulator.server.settings import Settings
 
 AUTH = {"Authorization": "Bearer sk-test"}
 GENERATIONS, EDITS = "/v1/images/generations", "/v1/images/edits"

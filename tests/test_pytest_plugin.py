@@ -110,7 +110,7 @@ def test_plain():
     )
     pytester.makeconftest(
         """
-import emulator.server_process as sp
+import images_emulator.testing.process as sp
 
 def _refuse(self, timeout=30.0):
     raise AssertionError("the plugin started a server for a test that did not ask for one")

@@ -9,9 +9,9 @@ import openai
 import pytest
 from fastapi.testclient import TestClient
 
-from emulator.ratelimit import RateLimiter, format_duration
-from emulator.settings import Settings
-from emulator.testing import ImagesEmulator
+from images_emulator.harness.ratelimit import RateLimiter, format_duration
+from images_emulator.server.settings import Settings
+from images_emulator.testing.emulator import ImagesEmulator
 
 AUTH = {"Authorization": "Bearer sk-limited"}
 BODY = {"model": "dall-e-2", "prompt": "x", "size": "256x256", "response_format": "b64_json"}

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageStat
 
-from emulator.render import ELLIPSIS, RenderSpec, _font, _sanitize, _width, _wrap, render
+from images_emulator.imaging.render import ELLIPSIS, RenderSpec, _font, _sanitize, _width, _wrap, render
 
 ROOT = Path(__file__).resolve().parents[1]
 PROMPT = "A ginger cat wearing tiny sunglasses on a striped beach chair at sunset"
@@ -83,7 +83,7 @@ def test_rendering_from_many_threads_gives_identical_bytes() -> None:
 
 def test_seed_is_stable_across_processes() -> None:
     code = (
-        "from emulator.render import RenderSpec as R;"
+        "from images_emulator.imaging.render import RenderSpec as R;"
         "print(R('dall-e-3','x \\u00e9',1024,1792,'hd','opaque','png',100,style='vivid').seed())"
     )
     env = {**os.environ, "PYTHONHASHSEED": "random"}

@@ -15,8 +15,8 @@ import openai.types.image_generate_params as generate_params
 import pytest
 from openai.types.image_model import ImageModel
 
-from emulator.catalog import CATALOG_DATE, MODELS, catalog_as_of
-from emulator.validation import EDIT_FORM_FILES, EDIT_PARAMS, GENERATION_PARAMS, Param
+from images_emulator.contract.catalog import CATALOG_DATE, MODELS, catalog_as_of
+from images_emulator.contract.validation import EDIT_FORM_FILES, EDIT_PARAMS, GENERATION_PARAMS, Param
 
 # Parameters and values a newer SDK names that are not built yet (empty: every one is).
 KNOWN_MISSING: set[str] = set()

@@ -12,7 +12,7 @@ import openai
 import pytest
 from PIL import Image, ImageDraw
 
-from emulator.usage import input_image_tokens
+from images_emulator.contract.usage import input_image_tokens
 
 
 def picture(size: tuple[int, int], mode: str = "RGBA", seed: int = 0) -> Image.Image:

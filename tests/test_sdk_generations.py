@@ -94,7 +94,7 @@ def test_sdk_unknown_model_is_not_found(openai_client: Any) -> None:
 
 
 def test_sdk_wrong_key_is_authentication_error(server: Any) -> None:
-    from emulator.server_process import EmulatorProcess
+    from images_emulator.testing.process import EmulatorProcess
 
     with EmulatorProcess(args=("--api-key", "sk-proj-right-key-1234")) as locked:
         client = openai.OpenAI(

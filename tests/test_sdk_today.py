@@ -11,7 +11,7 @@ import pytest
 from helpers import TODAY
 from PIL import Image
 
-from emulator.server_process import EmulatorProcess
+from images_emulator.testing.process import EmulatorProcess
 
 API_KEY = "sk-test-emulator"
 

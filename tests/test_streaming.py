@@ -20,15 +20,15 @@ from fastapi.responses import Response
 from helpers import LEGACY
 from PIL import Image, ImageChops, ImageStat
 
-from emulator.app import create_app
-from emulator.errors import ApiError
-from emulator.harness import Plan
-from emulator.imaging import render_spec
-from emulator.request_body import read_json_object
-from emulator.server_process import EmulatorProcess, free_port
-from emulator.settings import Settings
-from emulator.streaming import error_frame, frame, plan_steps, stream_response
-from emulator.validation import validate_generation
+from images_emulator.api.request_body import read_json_object
+from images_emulator.api.streaming import error_frame, frame, plan_steps, stream_response
+from images_emulator.contract.errors import ApiError
+from images_emulator.contract.validation import validate_generation
+from images_emulator.harness.plan import Plan
+from images_emulator.imaging.pictures import render_spec
+from images_emulator.server.app import create_app
+from images_emulator.server.settings import Settings
+from images_emulator.testing.process import EmulatorProcess, free_port
 
 API_KEY = "sk-test-emulator"  # as in conftest
 AUTH = {"Authorization": f"Bearer {API_KEY}"}

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from emulator.server_process import EmulatorProcess
+from images_emulator.testing.process import EmulatorProcess
 
 API_KEY = "sk-test-emulator"  # as in conftest
 NODE_OPENAI = os.environ.get("EMULATOR_TEST_NODE_OPENAI", "openai@7")  # npm spec of the SDK under test

@@ -15,8 +15,8 @@ from unittest import mock
 import pytest
 import tiktoken_ext.openai_public as openai_public
 
-import emulator.tokenizer as tokenizer
-from emulator.tokenizer import count_tokens, get_encoding
+import images_emulator.contract.tokenizer as tokenizer
+from images_emulator.contract.tokenizer import count_tokens, get_encoding
 
 REPO_ROOT = Path(tokenizer.__file__).resolve().parents[1]
 O200K_URL = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
@@ -166,7 +166,7 @@ def _run_offline(code: str, cache_dir: Path) -> str:
 def test_works_offline_with_empty_tiktoken_cache(tmp_path: Path) -> None:
     out = _run_offline(
         """
-        from emulator.tokenizer import count_tokens
+        from images_emulator.contract.tokenizer import count_tokens
         print(count_tokens("hello world"), count_tokens("<|endoftext|>"))
         """,
         tmp_path,

@@ -13,9 +13,9 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from emulator.catalog import GPT_IMAGE_OUTPUT_TOKENS, ModelSpec
-from emulator.tokenizer import count_tokens
-from emulator.usage import _round_div, image_usage, input_image_tokens, output_image_tokens
+from images_emulator.contract.catalog import GPT_IMAGE_OUTPUT_TOKENS, ModelSpec
+from images_emulator.contract.tokenizer import count_tokens
+from images_emulator.contract.usage import _round_div, image_usage, input_image_tokens, output_image_tokens
 
 SPEC_RELATIVE = Path("shared") / "spec" / "images-openapi.json"
 SPEC_URN = "urn:images"

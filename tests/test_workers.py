@@ -14,8 +14,8 @@ import httpx2
 import pytest
 from PIL import Image
 
-from emulator.middleware import WORKER_HEADER
-from emulator.server_process import EmulatorProcess
+from images_emulator.server.middleware import WORKER_HEADER
+from images_emulator.testing.process import EmulatorProcess
 
 HEADERS = {"Authorization": "Bearer sk-workers", "Connection": "close"}  # a new connection, so any worker
 MAX_ATTEMPTS = 300

@@ -1,6 +1,0 @@
-"""`python -m emulator` starts the server."""
-
-from .cli import main
-
-if __name__ == "__main__":
-    main()

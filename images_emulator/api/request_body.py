@@ -1,0 +1,117 @@
+"""Reading request bodies: size limit, time limit, content type, and OpenAI's JSON parse errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from typing import Any, TypeVar
+
+from fastapi import Request
+from starlette.requests import ClientDisconnect
+
+from images_emulator.contract.errors import ApiError, invalid_json, quote_list
+
+T = TypeVar("T")
+
+
+def body_too_large(limit: int) -> ApiError:
+    return ApiError(
+        413,
+        f"Request body too large: the maximum accepted size is {limit} bytes.",
+        code="request_too_large",
+    )
+
+
+def body_timeout(seconds: float) -> ApiError:
+    """408; `connection: close` so that the server drops the stalled connection once it is answered."""
+    return ApiError(
+        408,
+        f"Request timeout: the request body was not received within {seconds:g} seconds.",
+        code="request_timeout",
+        headers={"connection": "close"},
+    )
+
+
+def incomplete_body() -> ApiError:
+    """The client closed the connection mid-body (nobody reads this answer; the journal records it)."""
+    return ApiError(400, "The client closed the connection before sending the whole request body.")
+
+
+async def within(seconds: float | None, reading: Awaitable[T]) -> T:
+    """`await reading`, refused with 408 after `seconds` (None: no limit) and 400 if the client goes away."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await reading
+    except TimeoutError:
+        assert seconds is not None
+        raise body_timeout(seconds) from None
+    except ClientDisconnect:
+        raise incomplete_body() from None
+
+
+async def limited_stream(request: Request, limit: int) -> AsyncIterator[bytes]:
+    """The body's chunks, refusing (413) as soon as they add up past `limit` (or the declared length does)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise body_too_large(limit)
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise body_too_large(limit)
+        yield chunk
+
+
+async def read_body(request: Request, limit: int, timeout: float | None = None) -> bytes:
+    """The whole body: 413 past `limit` bytes, 408 when it takes longer than `timeout` seconds."""
+
+    async def collect() -> bytes:
+        return b"".join([chunk async for chunk in limited_stream(request, limit)])
+
+    return await within(timeout, collect())
+
+
+def media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def is_json(kind: str) -> bool:
+    """`application/json` or a `+json` media type."""
+    return kind == "application/json" or kind.endswith("+json")
+
+
+UPLOAD_HINT = "Send the image files and parameters as multipart/form-data fields."
+JSON_HINT = "Send the parameters as a JSON object with 'Content-Type: application/json'."
+
+
+def unsupported_content_type(kind: str, accepted: Sequence[str], hint: str = UPLOAD_HINT) -> ApiError:
+    """The request is none of the body types the endpoint takes."""
+    return ApiError(
+        400,
+        f"Invalid Content-Type header ({kind or 'none'}): this endpoint expects {quote_list(accepted, 'or')}. {hint}",
+        code="invalid_content_type",
+    )
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """A JSON object body, or OpenAI's invalid-JSON / invalid-type error."""
+    try:
+        document = json.loads(raw)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError; nesting too deep
+        raise invalid_json() from exc
+    if not isinstance(document, dict):
+        raise ApiError(
+            400,
+            "Invalid body: expected a JSON object at the top level of the request body.",
+            code="invalid_type",
+        )
+    return document
+
+
+async def read_json_object(request: Request, limit: int, timeout: float | None = None) -> dict[str, Any]:
+    """The request's JSON object; non-JSON content types are refused with a 400."""
+    kind = media_type(request)
+    if not is_json(kind):
+        raise unsupported_content_type(kind, ("application/json",), JSON_HINT)
+    return parse_json_object(await read_body(request, limit, timeout))

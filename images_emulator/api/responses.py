@@ -1,0 +1,101 @@
+"""Wire format of `ImagesResponse`, built once as bytes (base64 payloads are never re-scanned)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from starlette.responses import JSONResponse
+
+from images_emulator.contract.job import Job
+
+
+class JSONBody(JSONResponse):
+    """A JSON response any client can decode, whatever strings it carries.
+
+    Compact UTF-8 like starlette's JSONResponse; but a lone surrogate (a client may send `"\\ud800"`
+    in a prompt, a parameter name or a value echoed in an error message) cannot be encoded in UTF-8,
+    so such content is sent with `\\u` escapes instead, which is the same JSON text to a decoder.
+    """
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
+def revised_prompt(prompt: str, style: str | None) -> str:
+    """dall-e-3's rewrite of the prompt: deterministic, and it keeps the user's words."""
+    mood = "natural, realistic" if style == "natural" else "vivid, dramatic"
+    text = " ".join(prompt.split())
+    return f"A {mood} image of {text}, rendered with rich detail, balanced composition and careful lighting."
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def image_item(*, b64_json: str | None = None, url: str | None = None, revised: str | None = None) -> str:
+    """One `data[]` object; the base64 text is spliced in without JSON escaping (it needs none)."""
+    parts = []
+    if revised is not None:
+        parts.append(f'"revised_prompt":{_dumps(revised)}')
+    if b64_json is not None:
+        parts.append(f'"b64_json":"{b64_json}"')
+    if url is not None:
+        parts.append(f'"url":{_dumps(url)}')
+    return "{" + ",".join(parts) + "}"
+
+
+def gpt_fields(job: Job, usage: dict[str, Any] | None, svg_usage: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The top-level fields GPT image models add to the response (contract §7, §16)."""
+    if not job.spec.is_gpt:
+        return {}
+    fields: dict[str, Any] = {
+        "background": job.background,
+        "output_format": job.output_format,
+        "quality": job.quality,
+        "size": job.size,
+    }
+    if job.safety_identifier is not None:
+        fields["safety_identifier"] = job.safety_identifier
+    if svg_usage is not None:
+        fields["svg_usage"] = svg_usage
+    if usage is not None:
+        fields["usage"] = usage
+    return fields
+
+
+def images_response_tail(
+    job: Job,
+    *,
+    images: Sequence[bytes] = (),
+    urls: Sequence[str] = (),
+    usage: dict[str, Any] | None = None,
+    svg_usage: dict[str, Any] | None = None,
+    revised_prompts: Sequence[str | None] | None = None,
+) -> bytes:
+    """The JSON body after `created`: `data` (b64_json or url per item), then the GPT fields.
+
+    Kept apart from `created` so a cached tail becomes a response with one concatenation.
+    """
+    count = len(urls) or len(images)
+    revised = revised_prompts or [None] * count
+    if urls:
+        items = [image_item(url=u, revised=r) for u, r in zip(urls, revised, strict=True)]
+    else:
+        items = [
+            image_item(b64_json=base64.b64encode(img).decode("ascii"), revised=r)
+            for img, r in zip(images, revised, strict=True)
+        ]
+    extra = gpt_fields(job, usage, svg_usage)
+    fields = ("," + _dumps(extra)[1:-1]) if extra else ""
+    return f'"data":[{",".join(items)}]{fields}}}'.encode("ascii")
+
+
+def with_created(tail: bytes, created: int) -> bytes:
+    """The whole `ImagesResponse` body: `created` first, then the tail."""
+    return b'{"created":%d,%s' % (created, tail)

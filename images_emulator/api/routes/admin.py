@@ -1,0 +1,115 @@
+"""The test-harness admin surface under `/__emulator/` (never under `/v1`, no API key needed).
+
+Every endpoint takes an optional session (`?session=<id>` or the `X-Emulator-Session` header): the
+journal is filtered to it, faults are scheduled for it (they fire only on its requests) and reset
+clears only its state.
+
+The harness state is per process: with `--workers` > 1 each worker has its own journal, fault rules
+and rate-limit counters, and an admin call reaches whichever worker accepted its connection.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from images_emulator.api.openapi import (
+    Deleted,
+    FaultList,
+    FaultRule,
+    FaultRuleRequest,
+    JournalPage,
+    ResetResult,
+    admin_docs,
+    admin_extra,
+)
+from images_emulator.api.request_body import parse_json_object, read_body
+from images_emulator.api.responses import JSONBody
+from images_emulator.api.runtime import Runtime, get_runtime
+from images_emulator.contract.errors import ApiError
+from images_emulator.harness.faults import FAULT_KINDS
+from images_emulator.harness.plan import SESSION_HEADER
+
+router = APIRouter(prefix="/__emulator", tags=["test harness"], default_response_class=JSONBody)
+
+
+def session_of(request: Request) -> str | None:
+    """The session an admin call is scoped to, or None for the whole server."""
+    return request.query_params.get("session") or request.headers.get(SESSION_HEADER) or None
+
+
+@router.get(
+    "/requests",
+    summary="Journal of /v1 requests, oldest first",
+    responses=admin_docs(JournalPage),
+    openapi_extra=admin_extra(),
+)
+async def list_requests(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
+    return JSONBody({"data": runtime.journal.entries(session_of(request))})
+
+
+@router.delete(
+    "/requests", summary="Clear the journal", responses=admin_docs(Deleted), openapi_extra=admin_extra()
+)
+async def clear_requests(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
+    return JSONBody({"deleted": runtime.journal.clear(session_of(request))})
+
+
+@router.post(
+    "/faults",
+    summary="Schedule a fault",
+    status_code=201,
+    responses=admin_docs(FaultRule, status=201, errors=(400, 408, 413), description="The scheduled rule"),
+    openapi_extra=admin_extra(FaultRuleRequest),
+)
+async def add_fault(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
+    settings = runtime.settings
+    body = parse_json_object(await read_body(request, settings.max_body_bytes, settings.body_timeout_seconds))
+    rule = runtime.faults.add(body, session_of(request))
+    return JSONBody(rule.to_dict(), status_code=201)
+
+
+@router.get(
+    "/faults",
+    summary="Scheduled faults, and the fault kinds",
+    responses=admin_docs(FaultList),
+    openapi_extra=admin_extra(),
+)
+async def list_faults(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
+    return JSONBody(
+        {
+            "data": [rule.to_dict() for rule in runtime.faults.list(session_of(request))],
+            "kinds": {name: kind.description for name, kind in FAULT_KINDS.items()},
+        }
+    )
+
+
+@router.delete(
+    "/faults", summary="Clear scheduled faults", responses=admin_docs(Deleted), openapi_extra=admin_extra()
+)
+async def clear_faults(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
+    return JSONBody({"deleted": runtime.faults.clear(session_of(request))})
+
+
+@router.delete(
+    "/faults/{rule_id}", summary="Remove one scheduled fault", responses=admin_docs(Deleted, errors=(404,))
+)
+async def remove_fault(rule_id: str, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
+    if not runtime.faults.remove(rule_id):
+        raise ApiError(404, f"No scheduled fault with id '{rule_id}'.", code="fault_not_found")
+    return JSONBody({"deleted": 1})
+
+
+@router.post(
+    "/reset",
+    summary="Clear the journal and scheduled faults (and rate-limit counters)",
+    responses=admin_docs(ResetResult),
+    openapi_extra=admin_extra(),
+)
+async def reset(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
+    session = session_of(request)
+    requests = runtime.journal.clear(session)
+    faults = runtime.faults.clear(session)
+    if session is None:
+        runtime.limiter.reset()
+    return JSONBody({"requests": requests, "faults": faults})

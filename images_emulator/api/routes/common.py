@@ -1,0 +1,74 @@
+"""What the three image endpoints share: turning a Job into the JSON ImagesResponse."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Hashable
+
+from fastapi import Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from images_emulator.api.responses import images_response_tail, revised_prompt, with_created
+from images_emulator.api.runtime import Runtime
+from images_emulator.api.urls import URL_PREFIX
+from images_emulator.contract.job import Job
+from images_emulator.contract.usage import job_usage, svg_usage
+from images_emulator.harness.plan import Plan, TruncatedResponse, hold
+from images_emulator.imaging.pictures import final_images, render_spec
+
+
+def base_url(request: Request, runtime: Runtime) -> str:
+    """Where clients reach this server: --public-url, else the Host the client used."""
+    configured = runtime.settings.public_url
+    return (configured or str(request.base_url)).rstrip("/")
+
+
+def response_tail(runtime: Runtime, job: Job, plan: Plan, root: str) -> bytes:
+    """Render the images, count usage and serialize the JSON once (blocking: runs in the threadpool)."""
+    images = final_images(runtime.cache, job, plan)
+    revised = None
+    if job.spec.revised_prompt:
+        revised = [plan.revised_prompt or revised_prompt(job.prompt, job.style)] * job.n
+    urls: list[str] = []
+    if job.response_format == "url":
+        for index in range(job.n):
+            spec = render_spec(job, index)
+            urls.append(f"{root}{URL_PREFIX}{runtime.signer.token(spec)}.{spec.output_format}")
+    return images_response_tail(
+        job,
+        images=images,
+        urls=urls,
+        usage=job_usage(job),
+        svg_usage=svg_usage(job, images[0]) if job.svg else None,
+        revised_prompts=revised,
+    )
+
+
+def tail_cache_key(job: Job, plan: Plan) -> Hashable | None:
+    """What a b64_json body depends on; None when it can't be reused (URLs expire, fixtures vary)."""
+    if job.response_format == "url" or plan.fixture_image is not None:
+        return None
+    specs = tuple(render_spec(job, index) for index in range(job.n))
+    return ("response-tail", specs, job.input_fidelity, plan.revised_prompt, job.safety_identifier)
+
+
+async def images_response(request: Request, runtime: Runtime, job: Job, plan: Plan) -> Response:
+    """The job's images as b64_json or signed URLs, answered after the plan's latency.
+
+    A repeated request reuses the serialized tail of its body, so it costs no base64 or JSON work.
+    """
+    started = time.perf_counter()
+    key = tail_cache_key(job, plan)
+    tail = runtime.cache.get(key) if key is not None else None
+    if tail is None:
+        tail = await run_in_threadpool(response_tail, runtime, job, plan, base_url(request, runtime))
+        if key is not None:
+            runtime.cache.put(key, tail)
+    body = with_created(tail, int(time.time()))
+    remaining = plan.latency_s - (time.perf_counter() - started)
+    if remaining > 0:
+        await hold(request, remaining)
+    if plan.disconnect:
+        return TruncatedResponse(body, media_type="application/json")
+    return Response(body, media_type="application/json")

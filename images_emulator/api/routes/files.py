@@ -1,0 +1,69 @@
+"""GET /images/<token>.<ext>: the images behind `response_format=url`, re-rendered from the token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from images_emulator.api.openapi import error_docs
+from images_emulator.api.runtime import Runtime, get_runtime
+from images_emulator.api.urls import URL_PREFIX
+from images_emulator.contract.catalog import OUTPUT_FORMATS
+from images_emulator.contract.errors import ApiError
+from images_emulator.harness.faults import Target
+from images_emulator.imaging.pictures import fixture_bytes
+from images_emulator.imaging.render import RenderSpec, render
+
+router = APIRouter()
+
+MEDIA_TYPES = {name: output.media_type for name, output in OUTPUT_FORMATS.items()}
+PATH_BY_KIND = {
+    "generation": "/v1/images/generations",
+    "edit": "/v1/images/edits",
+    "variation": "/v1/images/variations",
+}
+
+
+def fixture_source(runtime: Runtime, spec: RenderSpec) -> bytes | None:
+    """The fixture image the request behind `spec` was answered with (fixtures match deterministically)."""
+    if runtime.fixtures is None or spec.partial is not None:
+        return None
+    rule = runtime.fixtures.match(Target(PATH_BY_KIND.get(spec.kind, ""), spec.model, "", spec.prompt))
+    return rule.image if rule is not None and rule.error is None else None
+
+
+IMAGE_DOCS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The image, re-rendered from the token",
+        "content": {media: {"schema": {"type": "string", "format": "binary"}} for media in MEDIA_TYPES.values()},
+    },
+    **error_docs((403, 404)),
+}
+
+
+@router.get(URL_PREFIX + "{token}", summary="Image behind a signed URL", response_class=Response, responses=IMAGE_DOCS)
+async def image_file(token: str, runtime: Runtime = Depends(get_runtime)) -> Response:
+    token, _, _extension = token.rpartition(".")
+    spec = RenderSpec(**runtime.signer.verify(token))
+    source = fixture_source(runtime, spec)
+    if source is not None:
+        data = await run_in_threadpool(fixture_bytes, runtime.cache, source, spec)
+    elif spec.kind == "generation":
+        data = await run_in_threadpool(runtime.cache.get_or_create, spec, lambda: render(spec))
+    else:
+        data = runtime.cache.get(spec)
+        if data is None:
+            raise ApiError(
+                404,
+                "This image is no longer available: images made from uploads are kept only in the "
+                "emulator's in-memory cache, and this one was evicted or served by another instance.",
+                code="image_not_found",
+            )
+    return Response(
+        data,
+        media_type=MEDIA_TYPES.get(spec.output_format, "application/octet-stream"),
+        headers={"cache-control": "private, max-age=3600"},
+    )

@@ -1,0 +1,181 @@
+"""Fixtures: `DIR/fixtures.yaml` maps requests to canned images or faults.
+
+```yaml
+- match: {prompt: "(?i)\\bcat\\b", model: gpt-image-1, path: generations}   # model, path optional
+  image: cat.png                   # a file in DIR, served at the requested size and format
+- match: {prompt: "forbidden"}
+  error: content_policy            # any fault kind
+- match: {prompt: "lighthouse", model: dall-e-3}
+  image: lighthouse.png
+  revised_prompt: A lighthouse on a cliff at dusk.
+```
+
+Rules are tried in order and the first match wins. `prompt` is a Python regex searched anywhere in
+the prompt (case-sensitive unless `(?i)`); a rule without `prompt` matches any prompt (and
+variations, which have none). `path` is `generations`, `edits` or `variations` (`/v1/images/...`
+works too). Images are scaled to cover the requested size and centre-cropped (aspect ratio kept),
+then encoded in the requested format; every problem in the file is reported at start with its line.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from PIL import Image, ImageOps
+
+from images_emulator.harness.faults import FAULT_KINDS, Target, normalize_path
+from images_emulator.imaging.render import flatten
+
+FIXTURES_FILE = "fixtures.yaml"
+RULE_KEYS = ("match", "image", "error", "revised_prompt")
+MATCH_KEYS = ("prompt", "model", "path")
+PATHS = ("generations", "edits", "variations")
+
+
+class FixturesError(Exception):
+    """A fixtures directory that cannot be used; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Fixture:
+    line: int
+    prompt: re.Pattern[str] | None = None
+    model: str | None = None
+    path: str | None = None
+    image: bytes | None = None  # the file's bytes
+    image_name: str | None = None
+    error: str | None = None
+    revised_prompt: str | None = None
+
+    def matches(self, target: Target) -> bool:
+        return (
+            (self.model is None or self.model == target.model)
+            and (self.path is None or self.path == normalize_path(target.path))
+            and (self.prompt is None or self.prompt.search(target.prompt) is not None)
+        )
+
+
+@dataclass(frozen=True)
+class Fixtures:
+    directory: Path
+    rules: tuple[Fixture, ...]
+
+    def match(self, target: Target) -> Fixture | None:
+        """The first rule matching `target`."""
+        return next((rule for rule in self.rules if rule.matches(target)), None)
+
+
+def fitted(source: bytes, width: int, height: int, background: str) -> Image.Image:
+    """`source` scaled to cover width x height and centre-cropped: RGBA for a transparent background,
+    else flattened onto white (blocking)."""
+    with Image.open(io.BytesIO(source)) as img:
+        img = ImageOps.exif_transpose(img).convert("RGBA")
+    img = ImageOps.fit(img, (width, height), Image.Resampling.LANCZOS)
+    return img if background == "transparent" else flatten(img)
+
+
+# --- loading --------------------------------------------------------------------------------------------
+
+
+class _Reader:
+    """Builds Fixtures from the YAML node tree, so every error can name its line."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.file = directory / FIXTURES_FILE
+
+    def fail(self, node: yaml.Node, message: str) -> FixturesError:
+        return FixturesError(f"{self.file}:{node.start_mark.line + 1}: {message}")
+
+    def string(self, node: yaml.Node, what: str) -> str:
+        if not isinstance(node, yaml.ScalarNode) or node.tag == "tag:yaml.org,2002:null":
+            raise self.fail(node, f"{what} must be a string")
+        return str(node.value)
+
+    def mapping(self, node: yaml.Node, what: str, keys: tuple[str, ...]) -> dict[str, yaml.Node]:
+        if not isinstance(node, yaml.MappingNode):
+            raise self.fail(node, f"{what} must be a mapping")
+        result: dict[str, yaml.Node] = {}
+        for key_node, value_node in node.value:
+            key = self.string(key_node, "a key")
+            if key not in keys:
+                expected = ", ".join(keys)
+                raise self.fail(key_node, f"unknown key '{key}' in {what} (expected one of: {expected})")
+            if key in result:
+                raise self.fail(key_node, f"duplicate key '{key}' in {what}")
+            result[key] = value_node
+        return result
+
+    def read(self) -> Fixtures:
+        if not self.directory.is_dir():
+            raise FixturesError(f"fixtures directory {self.directory} does not exist")
+        if not self.file.is_file():
+            raise FixturesError(f"{self.file} not found: a fixtures directory needs a {FIXTURES_FILE}")
+        try:
+            root = yaml.compose(self.file.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = f":{mark.line + 1}" if mark else ""
+            raise FixturesError(f"{self.file}{line}: invalid YAML: {exc.problem or exc.context}") from exc
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise FixturesError(f"{self.file}: invalid YAML: {exc}") from exc
+        if root is None:
+            return Fixtures(self.directory, ())
+        if not isinstance(root, yaml.SequenceNode):
+            raise self.fail(root, "fixtures.yaml must be a list of fixtures (- match: ...)")
+        return Fixtures(self.directory, tuple(self.rule(node) for node in root.value))
+
+    def rule(self, node: yaml.Node) -> Fixture:
+        fields = self.mapping(node, "a fixture", RULE_KEYS)
+        if "match" not in fields:
+            raise self.fail(node, "a fixture needs a 'match' mapping")
+        match = {k: self.string(v, f"match.{k}") for k, v in self.mapping(fields["match"], "match", MATCH_KEYS).items()}
+        if "image" in fields and "error" in fields:
+            raise self.fail(node, "a fixture has either 'image' or 'error', not both")
+        if not fields.keys() & {"image", "error", "revised_prompt"}:
+            raise self.fail(node, "a fixture needs 'image', 'error' or 'revised_prompt'")
+        prompt = None
+        if "prompt" in match:
+            try:
+                prompt = re.compile(match["prompt"])
+            except re.error as exc:
+                raise self.fail(fields["match"], f"invalid regex in match.prompt: {exc}") from exc
+        path = None
+        if "path" in match:
+            path = normalize_path(match["path"])
+            if path not in PATHS:
+                raise self.fail(fields["match"], f"match.path must be one of {', '.join(PATHS)}, not {match['path']!r}")
+        error = None
+        if "error" in fields:
+            error = self.string(fields["error"], "error")
+            if error not in FAULT_KINDS:
+                raise self.fail(
+                    fields["error"], f"unknown fault kind '{error}' (expected one of: {', '.join(FAULT_KINDS)})"
+                )
+        image, image_name = self.image(fields["image"]) if "image" in fields else (None, None)
+        revised = self.string(fields["revised_prompt"], "revised_prompt") if "revised_prompt" in fields else None
+        return Fixture(node.start_mark.line + 1, prompt, match.get("model"), path, image, image_name, error, revised)
+
+    def image(self, node: yaml.Node) -> tuple[bytes, str]:
+        name = self.string(node, "image")
+        path = (self.directory / name).resolve()
+        if not path.is_relative_to(self.directory.resolve()):
+            raise self.fail(node, f"image '{name}' is outside the fixtures directory")
+        if not path.is_file():
+            raise self.fail(node, f"image file '{name}' not found in {self.directory}")
+        data = path.read_bytes()
+        try:
+            with Image.open(io.BytesIO(data)) as img:
+                img.load()
+        except Exception as exc:
+            raise self.fail(node, f"image file '{name}' is not a readable image ({exc})") from exc
+        return data, name
+
+
+def load_fixtures(directory: Path | str) -> Fixtures:
+    """Read and check `directory/fixtures.yaml`; FixturesError names the first problem and its line."""
+    return _Reader(Path(directory)).read()

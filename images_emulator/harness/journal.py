@@ -1,0 +1,93 @@
+"""The request journal: the last `journal_size` `/v1/*` requests, oldest first.
+
+An entry is added when a request arrives (`status` and `duration_ms` are null while it is in flight)
+and completed just before the last byte of its response is sent, so a client that has its answer
+always finds the finished entry.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from images_emulator.contract.errors import mask_key
+
+
+def iso_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def public_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Request headers by lower-case name, with the API key masked."""
+    headers: dict[str, str] = {}
+    for key, value in raw:
+        name, text = key.decode("latin-1").lower(), value.decode("latin-1")
+        if name == "authorization":
+            scheme, _, secret = text.partition(" ")
+            text = f"{scheme} {mask_key(secret.strip())}" if secret else text
+        headers[name] = f"{headers[name]}, {text}" if name in headers else text
+    return headers
+
+
+@dataclass
+class Entry:
+    id: str
+    method: str
+    path: str
+    session: str | None
+    headers: dict[str, str]
+    received_at: str = field(default_factory=iso_now)
+    status: int | None = None
+    body: Any = None
+    fault: str | None = None
+    duration_ms: float | None = None
+    started: float = field(default_factory=time.perf_counter, repr=False)
+
+    def finish(self, body: Any, fault: str | None) -> None:
+        if self.duration_ms is None:
+            self.body, self.fault = body, fault
+            self.duration_ms = round((time.perf_counter() - self.started) * 1000, 3)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "method": self.method,
+            "path": self.path,
+            "status": self.status,
+            "body": self.body,
+            "received_at": self.received_at,
+            "duration_ms": self.duration_ms,
+            "session": self.session,
+            "fault": self.fault,
+            "headers": self.headers,
+        }
+
+
+class Journal:
+    """A bounded, thread-safe list of entries (size 0 disables it)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: deque[Entry] = deque(maxlen=size or None)
+        self._lock = threading.Lock()
+
+    def add(self, entry: Entry) -> None:
+        if self.size:
+            with self._lock:
+                self._entries.append(entry)
+
+    def entries(self, session: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            return [e.to_dict() for e in self._entries if session is None or e.session == session]
+
+    def clear(self, session: str | None = None) -> int:
+        """Drop every entry (or the session's); returns how many were dropped."""
+        with self._lock:
+            kept = [e for e in self._entries if session is not None and e.session != session]
+            dropped = len(self._entries) - len(kept)
+            self._entries = deque(kept, maxlen=self.size or None)
+            return dropped

@@ -1,0 +1,147 @@
+"""create_app(settings): routers, middleware and error handlers."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio.to_thread
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
+
+from images_emulator import __version__
+from images_emulator.api.openapi import complete_document
+from images_emulator.api.responses import JSONBody
+from images_emulator.api.routes import admin, edits, files, generations, health, variations
+from images_emulator.api.runtime import Runtime
+from images_emulator.contract.errors import ApiError, invalid_url, method_not_allowed, server_error
+from images_emulator.server.middleware import AuthMiddleware, HarnessMiddleware, OpenAIHeadersMiddleware
+from images_emulator.server.settings import Settings
+
+log = logging.getLogger("images_emulator")
+
+EXPOSED_HEADERS = [
+    "x-request-id",
+    "openai-processing-ms",
+    "openai-version",
+    "retry-after",
+    "retry-after-ms",
+    "x-should-retry",
+    "x-emulator-worker",
+    *(f"x-ratelimit-{what}-{unit}" for what in ("limit", "remaining", "reset") for unit in ("requests", "images")),
+]
+
+
+def error_response(error: ApiError, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONBody(error.body(), status_code=error.status, headers={**error.headers, **(headers or {})})
+
+
+async def _api_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return error_response(exc)
+
+
+def allowed_methods(request: Request) -> str:
+    """The `Allow` header of a 405: the methods of every route of the path (the router's own 405 lists
+    only the first route's, and `/__emulator/faults` has one route per method)."""
+    path = request.scope["path"]
+    methods: set[str] = set()
+    for route in request.app.state.flat_routes:
+        if route.methods and route.path_regex.match(path):
+            methods |= route.methods
+    return ", ".join(sorted(methods))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 405:  # with `Allow` (RFC 9110)
+        error = method_not_allowed(request.method, request.url.path)
+        return error_response(error, {"allow": allowed_methods(request)})
+    if exc.status_code == 404:
+        return error_response(invalid_url(request.method, request.url.path))
+    return error_response(ApiError(exc.status_code, str(exc.detail)))
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422 never reaches a client: the first problem, as a 400 in OpenAI's envelope."""
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "Invalid request."}
+    param = ".".join(str(p) for p in first["loc"][1:]) or None
+    return error_response(
+        ApiError(400, f"Invalid request: {first['msg']}", param=param, code="invalid_value")
+    )
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error", exc_info=exc)
+    return error_response(server_error(request.scope.get("state", {}).get("request_id", "")))
+
+
+# Threads that render, encode and decode (starlette's threadpool, anyio's default limiter): that work is
+# CPU-bound, so more threads than about twice the cores add no throughput, only memory (each thread's
+# malloc arena keeps its own peak: the 16-way soak ran 200 MiB higher with anyio's default of 40).
+WORKER_THREADS = max(4, 2 * (os.cpu_count() or 1))
+
+
+@asynccontextmanager
+async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
+    yield
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The ASGI app. Without `settings`, they are read from EMULATOR_* env vars.
+
+    Raises FixturesError when the fixtures directory is unusable.
+    """
+    settings = settings or Settings()
+    app = FastAPI(
+        lifespan=lifespan,
+        title="images-emulator",
+        version=__version__,
+        description="Local emulator of the OpenAI Images API.",
+    )
+    app.state.runtime = runtime = Runtime.from_settings(settings)
+    routers = (health.router, generations.router, edits.router, variations.router, files.router, admin.router)
+    for router in routers:
+        app.include_router(router)
+    app.state.flat_routes = [
+        route
+        for route in [*app.router.routes, *(route for router in routers for route in router.routes)]
+        if isinstance(route, Route)
+    ]
+
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+    app.add_middleware(AuthMiddleware, api_key=settings.api_key)
+    app.add_middleware(HarnessMiddleware, runtime=runtime)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=EXPOSED_HEADERS,
+    )
+    app.add_middleware(OpenAIHeadersMiddleware)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            app.openapi_schema = complete_document(document, runtime.catalog())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

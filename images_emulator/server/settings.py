@@ -1,0 +1,87 @@
+"""Settings: every field is a CLI flag `--field-name` and an env var `EMULATOR_FIELD_NAME`."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from images_emulator.contract.catalog import CATALOG_DATE, parse_api_date
+
+LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
+
+
+class Settings(BaseSettings):
+    """Configuration of one emulator process."""
+
+    model_config = SettingsConfigDict(env_prefix="EMULATOR_", extra="ignore")
+
+    api_date: str = Field(
+        CATALOG_DATE.isoformat(),
+        description="The API as of this date (YYYY-MM-DD), or `today` to follow the clock (UTC): which models "
+        "are served and how errors read. The default is the day of the newest SDK the catalog mirrors.",
+    )
+    host: str = Field("127.0.0.1", description="Interface to listen on (0.0.0.0 in containers).")
+    port: int = Field(8000, description="TCP port.")
+    workers: int = Field(1, ge=1, description="Number of uvicorn worker processes.")
+    log_level: LogLevel = Field("info", description="uvicorn log level.")
+    api_key: str | None = Field(None, description="When set, only this bearer key is accepted.")
+    public_url: str | None = Field(
+        None,
+        description="Base URL clients use to reach this server, for image URLs (e.g. http://emulator:8000).",
+    )
+    url_secret: str | None = Field(
+        None, description="HMAC secret for image URLs; random per start when unset (shared by all workers)."
+    )
+    url_ttl_seconds: int = Field(3600, ge=1, description="Lifetime of image URLs (response_format=url).")
+    cache_bytes: int = Field(64 * 1024 * 1024, ge=0, description="Bound of the encoded-image cache, bytes.")
+    max_body_bytes: int = Field(
+        64 * 1024 * 1024, ge=1024, description="Largest accepted request body (JSON and multipart), bytes."
+    )
+    body_timeout_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="Longest a client may take to send a request body; slower ones get 408 and are disconnected.",
+    )
+    header_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="Longest a client may take to send a request's headers; slower ones get 408 and are disconnected.",
+    )
+    stream_interval_ms: int = Field(0, ge=0, description="Pause between streamed events, ms.")
+    fixtures: Path | None = Field(None, description="Directory holding fixtures.yaml and its images.")
+    latency: str = Field("none", description="none | realistic | <milliseconds>: simulated generation time.")
+    latency_scale: float = Field(1.0, ge=0, description="Multiplier applied to realistic latency.")
+    rate_limit_rpm: int | None = Field(None, ge=1, description="Requests per minute per API key.")
+    rate_limit_ipm: int | None = Field(None, ge=1, description="Images per minute per API key.")
+    journal_size: int = Field(1000, ge=0, description="How many requests the journal keeps.")
+    fault_retry_after: float = Field(
+        0.02,
+        ge=0,
+        description="Retry-After (seconds) of rate_limit faults that set none (sent as retry-after-ms too).",
+    )
+    fault_hold_seconds: float = Field(
+        30.0, ge=0, description="How long a `timeout` fault holds the response unless it sets hold_seconds."
+    )
+
+    @field_validator("api_date")
+    @classmethod
+    def _check_api_date(cls, value: str) -> str:
+        parse_api_date(value)
+        return value.strip().lower()
+
+    @property
+    def fixed_api_date(self) -> date | None:
+        """The configured date, or None for `today`."""
+        return parse_api_date(self.api_date)
+
+    @field_validator("latency")
+    @classmethod
+    def _check_latency(cls, value: str) -> str:
+        from images_emulator.harness.latency import parse_latency
+
+        parse_latency(value)
+        return value.strip().lower()

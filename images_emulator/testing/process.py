@@ -1,0 +1,81 @@
+"""Run the emulator as a subprocess on a free port (tests, the pytest plugin, benchmarks)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from types import TracebackType
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_healthy(
+    base_url: str, timeout: float = 30.0, process: subprocess.Popen[bytes] | None = None
+) -> float:
+    """Poll GET /health until it answers 200; returns the seconds waited."""
+    started = time.monotonic()
+    delay = 0.01
+    while True:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"emulator exited with code {process.returncode} before becoming healthy")
+        try:
+            with urllib.request.urlopen(base_url + "/health", timeout=1) as response:
+                if response.status == 200:
+                    return time.monotonic() - started
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        if time.monotonic() - started > timeout:
+            raise TimeoutError(f"emulator at {base_url} not healthy after {timeout}s")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.2)
+
+
+class EmulatorProcess:
+    """`python -m images_emulator` on a free loopback port; a context manager."""
+
+    def __init__(self, env: Mapping[str, str] | None = None, args: tuple[str, ...] = ()) -> None:
+        self.host = "127.0.0.1"
+        self.port = free_port(self.host)
+        self.base_url = f"http://{self.host}:{self.port}"
+        self.env = {**os.environ, **(env or {})}
+        self.args = args
+        self.process: subprocess.Popen[bytes] | None = None
+        self.startup_seconds = 0.0
+
+    def start(self, timeout: float = 30.0) -> EmulatorProcess:
+        command = [sys.executable, "-m", "images_emulator", "--host", self.host, "--port", str(self.port)]
+        command += ["--log-level", "warning", *self.args]
+        self.process = subprocess.Popen(command, env=self.env)
+        try:
+            self.startup_seconds = wait_healthy(self.base_url, timeout, self.process)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self) -> EmulatorProcess:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
