@@ -30,7 +30,8 @@ import httpx2
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from images_emulator.imaging.animation import frames_of, quantized
-from images_emulator.imaging.render import RenderSpec, _font, _marker_font_size, render, render_image
+from images_emulator.imaging.render import RenderSpec, _marker_font_size, render, render_image
+from images_emulator.imaging.text import font
 from images_emulator.testing.process import EmulatorProcess
 
 TARGET = 1.5  # gif cold <= 1.5x the Pillow floor for the same frames
@@ -75,7 +76,7 @@ def pillow_floor(run: int) -> bytes:
 
 def frames_for(run: int) -> list:
     s = spec("gif", 10_000 + run)
-    return frames_of(quantized(render_image(s)), 9, _font(_marker_font_size(s)))
+    return frames_of(quantized(render_image(s)), 9, font(_marker_font_size(s)))
 
 
 FLOOR_FRAMES: list[list] = []

@@ -25,15 +25,8 @@ from conftest import API_KEY
 from helpers import LEGACY
 from PIL import Image
 
-from images_emulator.contract.validation import (
-    EDIT_PARAMS,
-    GENERATION_PARAMS,
-    JSON_EDIT_PARAMS,
-    VARIATION_PARAMS,
-    Param,
-    edit_models,
-    variation_models,
-)
+from images_emulator.contract.params import EDIT_PARAMS, GENERATION_PARAMS, JSON_EDIT_PARAMS, VARIATION_PARAMS, Param
+from images_emulator.contract.validation import edit_models, variation_models
 from images_emulator.testing.process import EmulatorProcess
 
 MODELS = LEGACY.models

@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from helpers import LEGACY, assert_error
 from PIL import Image, ImageDraw
 
-from images_emulator.api.uploads import MAX_ASPECT_RATIO, MAX_INPUT_PIXELS
 from images_emulator.contract.errors import quote_list
+from images_emulator.contract.file_rules import MAX_ASPECT_RATIO, MAX_INPUT_PIXELS
 from images_emulator.contract.tokenizer import count_tokens
 from images_emulator.contract.usage import input_image_tokens
 

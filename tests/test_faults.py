@@ -11,7 +11,10 @@ import httpx2
 import openai
 import pytest
 
-from images_emulator.harness.faults import FAULT_KINDS, FaultBook, Target, normalize_path, parse_header
+from images_emulator.contract.endpoints import endpoint_named
+from images_emulator.harness.fault_kinds import FAULT_KINDS
+from images_emulator.harness.fault_rules import FaultBook, parse_header
+from images_emulator.harness.target import Target
 from images_emulator.testing.emulator import ImagesEmulator
 from images_emulator.testing.process import EmulatorProcess
 
@@ -299,14 +302,15 @@ def test_header_parameters() -> None:
 
 
 @pytest.mark.parametrize("path", ["/v1/images/edits", "images/edits", "/images/edits", "edits", "edits/"])
-def test_paths_normalize_to_the_endpoint(path: str) -> None:
-    assert normalize_path(path) == "edits"
+def test_paths_name_the_endpoint(path: str) -> None:
+    endpoint = endpoint_named(path)
+    assert endpoint is not None and endpoint.name == "edits"
 
 
 def test_global_rules_fire_for_every_session_and_session_rules_only_for_theirs() -> None:
     book = FaultBook()
     book.add({"fault": "server_error"}, session="a")
-    target = Target("/v1/images/generations", "gpt-image-1", "gpt-image", "x", session="b")
+    target = Target("generations", "gpt-image-1", "gpt-image", "x", session="b")
     assert book.take(target) is None
     book.add({"fault": "overloaded"})
     fault = book.take(target)

@@ -13,7 +13,8 @@ import openai
 import pytest
 from PIL import Image
 
-from images_emulator.harness.fixtures import FixturesError, fitted, load_fixtures
+from images_emulator.harness.fixtures import FixturesError, load_fixtures
+from images_emulator.imaging.pictures import fitted
 from images_emulator.server.settings import Settings
 from images_emulator.testing.emulator import ImagesEmulator
 

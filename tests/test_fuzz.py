@@ -127,9 +127,9 @@ def test_the_api_honours_its_openapi_document(case: Any) -> None:
         case.call_and_validate()
     finally:
         runtime = APP.state.runtime  # scheduled faults must not leak into the next example
-        runtime.faults.clear()
-        runtime.journal.clear()
-        runtime.limiter.reset()
+        runtime.harness.faults.clear()
+        runtime.harness.journal.clear()
+        runtime.harness.limiter.reset()
 
 
 def test_the_document_describes_every_body_status_and_the_auth() -> None:

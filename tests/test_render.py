@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageStat
 
-from images_emulator.imaging.render import ELLIPSIS, RenderSpec, _font, _sanitize, _width, _wrap, render
+from images_emulator.imaging.render import RenderSpec, render
+from images_emulator.imaging.text import ELLIPSIS, font, sanitize, text_width, wrap
 
 ROOT = Path(__file__).resolve().parents[1]
 PROMPT = "A ginger cat wearing tiny sunglasses on a striped beach chair at sunset"
@@ -353,31 +354,31 @@ def test_weird_unicode_prompts_render(prompt: str) -> None:
 
 
 def test_sanitize_replaces_what_the_font_cannot_draw() -> None:
-    assert _sanitize("caf\u00e9 \u2014 na\u00efve") == "cafe - naive"
-    assert _sanitize("a\x00b\n\tc\u200b") == "a b c"
-    assert _sanitize("x\ud800y") == "x?y"
-    assert _sanitize("😀 中") == "? ?"
+    assert sanitize("caf\u00e9 \u2014 na\u00efve") == "cafe - naive"
+    assert sanitize("a\x00b\n\tc\u200b") == "a b c"
+    assert sanitize("x\ud800y") == "x?y"
+    assert sanitize("😀 中") == "? ?"
 
 
-def test_wrap_truncates_long_prompts_with_an_ellipsis_within_width() -> None:
+def test_wrap_truncates_long_prompts_with_an_ellipsis_withintext_width() -> None:
     for text in ("word " * 7000, "x" * 32000, "😀" * 32000):
-        lines = _wrap(text, 30, 600, 5)
+        lines = wrap(text, 30, 600, 5)
         assert len(lines) == 5
         assert lines[-1].endswith(ELLIPSIS)
-        assert all(_width(line, 30) <= 600 for line in lines)
+        assert all(text_width(line, 30) <= 600 for line in lines)
 
 
 def test_wrap_keeps_a_short_prompt_whole() -> None:
-    lines = _wrap(PROMPT, 30, 600, 5)
+    lines = wrap(PROMPT, 30, 600, 5)
     assert " ".join(lines) == PROMPT
     assert 1 < len(lines) < 5
 
 
 def test_wrap_width_matches_pillow_measurement() -> None:
-    font = _font(27)
-    assert _width("Hello, Wörld… AV To", 27) == font.getlength("Hello, Wörld… AV To")
+    font27 = font(27)
+    assert text_width("Hello, Wörld… AV To", 27) == font27.getlength("Hello, Wörld… AV To")
 
 
 def test_bundled_font_is_scalable_without_system_fonts() -> None:
-    assert isinstance(_font(33), ImageFont.FreeTypeFont)
-    assert _font(33).getbbox("Hg")[3] > _font(12).getbbox("Hg")[3]
+    assert isinstance(font(33), ImageFont.FreeTypeFont)
+    assert font(33).getbbox("Hg")[3] > font(12).getbbox("Hg")[3]

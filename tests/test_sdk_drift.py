@@ -16,7 +16,7 @@ import pytest
 from openai.types.image_model import ImageModel
 
 from images_emulator.contract.catalog import CATALOG_DATE, MODELS, catalog_as_of
-from images_emulator.contract.validation import EDIT_FORM_FILES, EDIT_PARAMS, GENERATION_PARAMS, Param
+from images_emulator.contract.params import EDIT_FORM_FILES, EDIT_PARAMS, GENERATION_PARAMS, Param
 
 # Parameters and values a newer SDK names that are not built yet (empty: every one is).
 KNOWN_MISSING: set[str] = set()

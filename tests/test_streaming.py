@@ -339,8 +339,8 @@ PLANS = {
     "error": Plan(stream_error=STREAM_ERROR),
     "disconnect": Plan(disconnect=True),
     "latency": Plan(latency_s=0.6),
-    "fixture": Plan(fixture_image=fixture_png()),
-    "broken_fixture": Plan(fixture_image=b"not an image"),
+    "fixture": Plan(fixture=fixture_png()),
+    "broken_fixture": Plan(fixture=b"not an image"),
 }
 
 
@@ -423,8 +423,8 @@ def test_fixture_partials_are_pixelated_from_the_fixture(planned: ThreadServer) 
     events = list(stream)
     assert [e.type for e in events] == ["image_generation.partial_image"] * 3 + ["image_generation.completed"]
     images = [decode(event.b64_json) for event in events]
-    assert {image.size for image in images} == {(300, 200)}
-    assert {image.format for image in images[:-1]} == {"WEBP"}
+    assert {image.size for image in images} == {(1024, 1024)}  # the fixture, converted to the job's size
+    assert {image.format for image in images} == {"WEBP"}
     distances = [difference(image, images[-1]) for image in images[:-1]]
     assert distances == sorted(distances, reverse=True) and distances[-1] > 0
 

@@ -26,7 +26,7 @@ from images_emulator.contract.validation import (
     edit_models,
     variation_models,
 )
-from images_emulator.harness.faults import ERROR_KINDS, FAULT_KINDS, MAX_FAULT_SECONDS
+from images_emulator.harness.fault_kinds import ERROR_KINDS, FAULT_KINDS, MAX_FAULT_SECONDS
 
 SECURITY_SCHEME = "ApiKeyAuth"
 
@@ -332,7 +332,11 @@ class FaultMatch(BaseModel):
     """Which requests a rule fires on (all given keys must match)."""
 
     model_config = ConfigDict(extra="forbid")
-    path: str | None = Field(None, description="`/v1/images/edits`, `images/edits` or `edits`.")
+    path: str | None = Field(
+        None,
+        description="`/v1/images/edits`, `images/edits` or `edits`.",
+        pattern=r"^\s*/*(v1/)?(images/)?(generations|edits|variations)/*\s*$",
+    )
     model: str | None = None
     prompt_contains: str | None = Field(None, description="Case-insensitive substring of the prompt.")
 

@@ -7,7 +7,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from images_emulator.contract.job import Job
 
@@ -99,3 +100,12 @@ def images_response_tail(
 def with_created(tail: bytes, created: int) -> bytes:
     """The whole `ImagesResponse` body: `created` first, then the tail."""
     return b'{"created":%d,%s' % (created, tail)
+
+
+class TruncatedResponse(Response):
+    """Headers (announcing the full length) and half the body, then nothing: the server closes the
+    connection because the response never completes, and the client sees it drop mid-body."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": self.body[: len(self.body) // 2], "more_body": True})

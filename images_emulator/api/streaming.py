@@ -39,13 +39,12 @@ from images_emulator.api.runtime import Runtime
 from images_emulator.contract.errors import ApiError, server_error
 from images_emulator.contract.job import Job
 from images_emulator.contract.usage import job_usage
+from images_emulator.harness.context import request_context
 from images_emulator.harness.plan import Plan
-from images_emulator.imaging.cache import ImageCache
-from images_emulator.imaging.pictures import encode, partial_from_image, render_spec
+from images_emulator.imaging.pictures import stream_image
 
 log = logging.getLogger("images_emulator")
 
-EVENT_PREFIX = {"generations": "image_generation", "edits": "image_edit"}
 STREAM_HEADERS = {"cache-control": "no-cache"}
 
 
@@ -119,28 +118,19 @@ def image_event(event_type: str, image: bytes, job: Job, *, partial: int | None,
     return frame(event_type, f'{{"type":"{event_type}","b64_json":"{b64}",{rest}')
 
 
-def step_image(cache: ImageCache, job: Job, plan: Plan, step: Step) -> bytes:
-    """Encoded bytes of one step (blocking). Renders go through the shared cache, like non-streamed
-    ones; a fixture's partials are pixelated from its final image."""
-    if plan.fixture_image is None:
-        return encode(cache, job, render_spec(job, step.index, partial=step.partial))
-    final = plan.fixture_image  # already converted to the job's size and format by the harness
-    return final if step.partial is None else partial_from_image(final, job, step.partial)
-
-
-def render_step(runtime: Runtime, job: Job, plan: Plan, step: Step, prefix: str) -> bytes:
+def render_step(runtime: Runtime, job: Job, plan: Plan, step: Step) -> bytes:
     """The SSE frame of one step: render, base64 and JSON (blocking: runs in the threadpool)."""
-    image = step_image(runtime.cache, job, plan, step)
+    image = stream_image(runtime.cache, job, plan.fixture, step.index, step.partial)
     if step.partial is not None:
-        return image_event(f"{prefix}.partial_image", image, job, partial=step.partial)
+        return image_event(job.endpoint.event("partial_image"), image, job, partial=step.partial)
     usage = job_usage(job, partial_images=job.partial_images, with_output_details=False)
-    return image_event(f"{prefix}.completed", image, job, partial=None, usage=usage)
+    return image_event(job.endpoint.event("completed"), image, job, partial=None, usage=usage)
 
 
 def step_delay(runtime: Runtime, plan: Plan, position: int, total: int) -> float:
     """Seconds to wait before event `position`: an even share of the simulated latency, plus the
     configured interval between events."""
-    interval = runtime.settings.stream_interval_ms / 1000 if position > 0 else 0.0
+    interval = runtime.config.stream_interval_ms / 1000 if position > 0 else 0.0
     return plan.latency_s / total + interval
 
 
@@ -151,7 +141,6 @@ def error_position(job: Job) -> int:
 
 async def event_stream(request: Request, runtime: Runtime, job: Job, plan: Plan) -> AsyncIterator[bytes]:
     """The frames of one stream, each yielded (and so flushed) as soon as it is rendered."""
-    prefix = EVENT_PREFIX[job.endpoint]
     steps = plan_steps(job)
     try:
         for position, step in enumerate(steps):
@@ -163,18 +152,18 @@ async def event_stream(request: Request, runtime: Runtime, job: Job, plan: Plan)
                 return
             if await request.is_disconnected():
                 return
-            yield await run_in_threadpool(render_step, runtime, job, plan, step, prefix)
+            yield await run_in_threadpool(render_step, runtime, job, plan, step)
             if plan.disconnect:
                 raise AbortStream
     except AbortStream:
         raise
     except Exception:
         log.exception("stream failed after it started")
-        yield error_frame(server_error(request.scope.get("state", {}).get("request_id", "")))
+        yield error_frame(server_error(request_context(request.scope).request_id))
 
 
 async def stream_response(request: Request, runtime: Runtime, job: Job, plan: Plan) -> Response:
     """The 200 `text/event-stream` response for a valid streaming job (nothing runs until it is sent)."""
-    if job.endpoint not in EVENT_PREFIX:
-        raise ValueError(f"{job.endpoint} does not stream")
+    if job.endpoint.events is None:
+        raise ValueError(f"{job.endpoint.name} does not stream")
     return EventStreamResponse(event_stream(request, runtime, job, plan), headers=STREAM_HEADERS)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from PIL import Image
 
 from images_emulator.contract.catalog import ModelSpec
-
-Endpoint = Literal["generations", "edits", "variations"]
+from images_emulator.contract.endpoints import Endpoint
 
 
 @dataclass(frozen=True)
@@ -19,14 +17,23 @@ class InputImage:
     name: str  # the form part name, e.g. "image", "image[]", "mask"
     filename: str
     content_type: str
-    data: bytes  # what identifies the file for the render seed: uploads.py stores its sha256 digest
-    image: Image.Image  # decoded; uploads.py keeps a working copy downscaled to fit 2048x2048
+    data: bytes  # what identifies the file for the render seed: its sha256 digest
+    image: Image.Image  # decoded: a working copy downscaled to fit 2048x2048 (imaging.decode)
     original_size: tuple[int, int] | None = None  # (width, height) of the file when `image` is downscaled
 
     @property
     def size(self) -> tuple[int, int]:
         """The uploaded image's own (width, height): what usage and `size=auto` are computed from."""
         return self.original_size or self.image.size
+
+
+@dataclass(frozen=True)
+class EditInputs:
+    """The decoded files of one edit: its images, and the mask or the markup it may carry."""
+
+    images: tuple[InputImage, ...]
+    mask: InputImage | None = None
+    markup: InputImage | None = None
 
 
 @dataclass(frozen=True)

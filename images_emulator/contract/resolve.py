@@ -13,7 +13,8 @@ from images_emulator.contract.catalog import (
     SVG_DEFAULT_EFFORT,
     ModelSpec,
 )
-from images_emulator.contract.job import Endpoint, InputImage, Job, SvgOptions
+from images_emulator.contract.endpoints import Endpoint
+from images_emulator.contract.job import InputImage, Job, SvgOptions
 
 PORTRAIT_WORDS = re.compile(r"\b(portrait|vertical|tall|poster|phone wallpaper)\b", re.IGNORECASE)
 LANDSCAPE_WORDS = re.compile(

@@ -1,169 +1,44 @@
-"""Request values + the model's catalog entry → typed values, or the ApiError OpenAI would answer.
+"""A request's values + the catalog of the API date → a Job, or the ApiError OpenAI would answer.
 
 Check order follows contract §11: unknown keys → model → parameters the model does not take →
-each parameter in table order (prompt → images → n → enums → ranges) → cross-field rules.
+prompt → images → each other parameter in table order (n → enums → ranges) → cross-field rules.
+Every `validate_*` returns a Job with every default and `auto` resolved (resolve.build_job).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any
 
 from images_emulator.contract import errors
-from images_emulator.contract.catalog import (
-    GIF_FRAMES,
-    OUTPUT_FORMATS,
-    SVG_EFFORTS,
-    Catalog,
-    EditRules,
-    ModelSpec,
-    SizeRule,
-)
+from images_emulator.contract.catalog import OUTPUT_FORMATS, Catalog, ModelSpec, SizeRule
+from images_emulator.contract.endpoints import EDITS, GENERATIONS, VARIATIONS
 from images_emulator.contract.errors import ApiError
-from images_emulator.contract.job import Job, SvgOptions
+from images_emulator.contract.job import EditInputs, InputImage, Job
+from images_emulator.contract.params import (
+    _UNSET,
+    EDIT_FORM_FILES,
+    EDIT_JSON_REFS,
+    EDIT_PARAMS,
+    FORM_OBJECTS,
+    GENERATION_PARAMS,
+    GPT_ONLY_PARAMS,
+    JSON_EDIT_PARAMS,
+    NULL_IS_SENT,
+    PROMPT,
+    VARIATION_FILES,
+    VARIATION_PARAMS,
+    Param,
+    check_unknown_keys,
+    edit_rules,
+    rule_of,
+)
 from images_emulator.contract.resolve import build_job
 
-Kind = Literal["string", "integer", "boolean", "enum", "size", "object"]
-_UNSET = object()
-
-
-@dataclass(frozen=True)
-class Param:
-    """One request parameter: its JSON type, which models take it, and its allowed values."""
-
-    name: str
-    kind: Kind
-    supported_by: Callable[[ModelSpec], bool] = lambda spec: True
-    values: Callable[[ModelSpec], Sequence[str]] | None = None  # enum values, in OpenAI's message order
-    aliases: Callable[[ModelSpec], Mapping[str, str]] | None = None  # accepted, not listed in messages
-    bounds: Callable[[ModelSpec], tuple[int, int | None]] | None = None  # (min, max or None: unbounded)
-    # kind "size": an open value checked by this rule instead of the enum, for models that have one.
-    rule: Callable[[ModelSpec], SizeRule | None] | None = None
-    required: bool = False
-    off_value: object = _UNSET  # a model that does not take the param still accepts this value
-    # kind "object": checks the object's own fields and returns the typed value.
-    parse: Callable[[dict[str, Any]], Any] | None = None
-
-
-def _has(attr: str) -> Callable[[ModelSpec], bool]:
-    return lambda spec: bool(getattr(spec, attr))
-
-
-def _values(attr: str) -> Callable[[ModelSpec], Sequence[str]]:
-    return lambda spec: getattr(spec, attr)
-
-
-def _takes_format(name: str) -> Callable[[ModelSpec], bool]:
-    return lambda spec: name in spec.output_formats
-
-
-def _size_rule(spec: ModelSpec) -> SizeRule | None:
-    return spec.size_rule
-
-
-def _rule(param: Param, spec: ModelSpec) -> SizeRule | None:
-    return param.rule(spec) if param.rule is not None else None
-
-
-PROMPT = Param("prompt", "string", required=True)
-N = Param("n", "integer", bounds=lambda spec: (1, spec.n_max))
-QUALITY = Param(
-    "quality",
-    "enum",
-    supported_by=_has("qualities"),
-    values=_values("qualities"),
-    aliases=lambda spec: spec.quality_aliases,
-)
-SIZE = Param("size", "size", values=_values("sizes"), rule=_size_rule)
-STYLE = Param("style", "enum", supported_by=_has("styles"), values=_values("styles"))
-RESPONSE_FORMAT = Param(
-    "response_format", "enum", supported_by=_has("response_formats"), values=_values("response_formats")
-)
-OUTPUT_FORMAT = Param(
-    "output_format", "enum", supported_by=_has("output_formats"), values=_values("output_formats")
-)
-OUTPUT_COMPRESSION = Param(
-    "output_compression", "integer", supported_by=_has("output_formats"), bounds=lambda spec: (0, 100)
-)
-BACKGROUND = Param("background", "enum", supported_by=_has("backgrounds"), values=_values("backgrounds"))
-MODERATION = Param("moderation", "enum", supported_by=_has("moderations"), values=_values("moderations"))
-STREAM = Param("stream", "boolean", supported_by=_has("streaming"), off_value=False)
-PARTIAL_IMAGES = Param(
-    "partial_images", "integer", supported_by=_has("streaming"), bounds=lambda spec: (0, 3), off_value=0
-)
-USER = Param("user", "string")
-SAFETY_IDENTIFIER = Param("safety_identifier", "string")
-COMPLEXITY = Param("complexity", "enum", supported_by=_has("complexities"), values=_values("complexities"))
-FRAME_COUNT = Param("frame_count", "integer", supported_by=_takes_format("gif"), bounds=lambda spec: GIF_FRAMES)
-FRAME_DURATION_MS = Param(
-    "frame_duration_ms", "integer", supported_by=_takes_format("gif"), bounds=lambda spec: (0, None)
-)
-
-
-def parse_svg(value: dict[str, Any]) -> SvgOptions:
-    """`{"model": str, "reasoning": {"effort": ...}}` (PY-NEW `Svg`); unknown keys and bad values are 400s."""
-    check_unknown_keys(value, {"model", "reasoning"}, prefix="svg.")
-    model = value.get("model")
-    if model is None:
-        raise errors.missing_parameter("svg.model")
-    if not isinstance(model, str):
-        raise errors.invalid_type("svg.model", "a string", errors.json_type_name(model))
-    if model == "":
-        raise errors.empty_string("svg.model")
-    reasoning = value.get("reasoning")
-    if reasoning is None:
-        return SvgOptions(model)
-    if not isinstance(reasoning, dict):
-        raise errors.invalid_type("svg.reasoning", "an object", errors.json_type_name(reasoning))
-    check_unknown_keys(reasoning, {"effort"}, prefix="svg.reasoning.")
-    effort = reasoning.get("effort")
-    if effort is not None and not isinstance(effort, str):
-        expected = f"one of {errors.quote_list(SVG_EFFORTS, 'or')}"
-        raise errors.invalid_type("svg.reasoning.effort", expected, errors.json_type_name(effort))
-    if effort is not None and effort not in SVG_EFFORTS:
-        raise errors.invalid_value("svg.reasoning.effort", effort, SVG_EFFORTS)
-    return SvgOptions(model, effort)
-
-
-SVG = Param("svg", "object", supported_by=_takes_format("svg"), parse=parse_svg)
-
-GENERATION_PARAMS: tuple[Param, ...] = (
-    PROMPT,
-    N,
-    QUALITY,
-    SIZE,
-    STYLE,
-    RESPONSE_FORMAT,
-    OUTPUT_FORMAT,
-    OUTPUT_COMPRESSION,
-    BACKGROUND,
-    MODERATION,
-    STREAM,
-    PARTIAL_IMAGES,
-    COMPLEXITY,
-    FRAME_COUNT,
-    FRAME_DURATION_MS,
-    SVG,
-    USER,
-    SAFETY_IDENTIFIER,
-)
-
-# Parameters whose presence makes a model-less generation use a GPT image model (contract §2).
-GPT_ONLY_PARAMS = (
-    "background",
-    "moderation",
-    "output_compression",
-    "output_format",
-    "partial_images",
-    "stream",
-)
-
 _BOOL_STRINGS = {"true": True, "false": False}
-
-
-# Parameters whose JSON `null` counts as sent once the API refuses it (ApiRules.null_response_format_refused).
-NULL_IS_SENT = ("response_format",)
+# A multipart integer: an optional sign and digits, no more than Python's int() converts (4300 digits).
+_FORM_INTEGER = re.compile(r"[+-]?[0-9]{1,4300}")
 
 
 def drop_nulls(body: Mapping[str, Any], keep: Sequence[str] = ()) -> dict[str, Any]:
@@ -195,7 +70,7 @@ def coerce(param: Param, value: Any, spec: ModelSpec, *, form: bool) -> Any:
     if isinstance(value, str):
         return value
     expected = "a string"
-    if param.kind in ("enum", "size") and param.values is not None and _rule(param, spec) is None:
+    if param.kind in ("enum", "size") and param.values is not None and rule_of(param, spec) is None:
         expected = f"one of {errors.quote_list(param.values(spec), 'or')}"
     raise errors.invalid_type(param.name, expected, errors.json_type_name(value))
 
@@ -204,7 +79,7 @@ def _coerce_form_string(param: Param, value: str) -> int | bool:
     """Multipart fields arrive as text: `n="2"`, `stream="true"`."""
     text = value.strip()
     if param.kind == "integer":
-        if text.lstrip("+-").isdigit() and text.isascii():
+        if _FORM_INTEGER.fullmatch(text):
             return int(text)
         raise errors.unconvertible_string(param.name, "an integer")
     if text.lower() in _BOOL_STRINGS:
@@ -216,7 +91,7 @@ def check_value(param: Param, value: Any, spec: ModelSpec, *, today: bool) -> An
     """The accepted (possibly alias-mapped) value, or raise the matching ApiError (`today`: the wording
     of the API since 2026-05-12)."""
     if param.kind == "size" and param.values is not None:
-        check_size(value, param.values(spec), _rule(param, spec), today=today)
+        check_size(value, param.values(spec), rule_of(param, spec), today=today)
     elif param.kind == "enum" and param.values is not None:
         aliases = param.aliases(spec) if param.aliases else {}
         if value in aliases:
@@ -228,7 +103,7 @@ def check_value(param: Param, value: Any, spec: ModelSpec, *, today: bool) -> An
         error = errors.integer_out_of_range(param.name, value, low, high)
         if error is not None:
             raise error
-    if param.name == "prompt":
+    if param is PROMPT:
         check_prompt(value, spec.prompt_max)
     if param.parse is not None:
         return param.parse(value)
@@ -250,12 +125,6 @@ def check_prompt(prompt: str, limit: int) -> None:
         raise errors.empty_string("prompt")
     if len(prompt) > limit:
         raise errors.string_too_long("prompt", limit, len(prompt))
-
-
-def check_unknown_keys(body: Mapping[str, Any], known: set[str], prefix: str = "") -> None:
-    for key in body:
-        if key not in known:
-            raise errors.unknown_parameter(prefix + key)
 
 
 def resolve_model(body: Mapping[str, Any], catalog: Catalog, default: str | None) -> ModelSpec:
@@ -299,17 +168,22 @@ def typed_values(
     return values
 
 
-def _param_named(params: Sequence[Param], name: str) -> Param | None:
-    return next((p for p in params if p.name == name), None)
-
-
 def _is_off_value(param: Param, value: Any, spec: ModelSpec, form: bool) -> bool:
     if param.off_value is _UNSET:
         return False
     try:
-        return coerce(param, value, spec, form=form) == param.off_value
+        return bool(coerce(param, value, spec, form=form) == param.off_value)
     except ApiError:
         return False
+
+
+def refuse_unsupported(body: Mapping[str, Any], params: Sequence[Param], spec: ModelSpec, *, form: bool) -> None:
+    """unknown_parameter for every param in `body` the model does not take (off values excepted)."""
+    by_name = {param.name: param for param in params}
+    for key, value in body.items():
+        param = by_name.get(key)
+        if param is not None and not param.supported_by(spec) and not _is_off_value(param, value, spec, form):
+            raise errors.unknown_parameter(key)
 
 
 def check_output_options(values: Mapping[str, Any], *, mask: bool = False) -> None:
@@ -360,75 +234,10 @@ def validate_generation(body: Mapping[str, Any], catalog: Catalog) -> Job:
     refuse_unsupported(body, GENERATION_PARAMS, spec, form=False)
     values = typed_values(drop_nulls(body), GENERATION_PARAMS, spec, today=catalog.rules.user_error_wording)
     check_output_options(values)
-    return build_job("generations", spec, values)
+    return build_job(GENERATIONS, spec, values)
 
 
 # --- edits and variations (contract §5, §6) ----------------------------------------------------------
-
-T = TypeVar("T")
-INPUT_FIDELITIES = ("high", "low")  # S `InputFidelity` order
-EDIT_FORM_FILES = ("image", "image[]", "mask", "markup")  # multipart file parts (contract §5.1, §16)
-EDIT_JSON_REFS = ("images", "mask", "markup")  # JSON image references (contract §5.2)
-VARIATION_FILES = ("image", "image[]")  # `image[]` is known so that it gets the invalid_type answer
-
-
-def _edit_rules(spec: ModelSpec) -> EditRules:
-    assert spec.edits is not None, f"{spec.name} takes no edits"
-    return spec.edits
-
-
-EDIT_QUALITY = Param(
-    "quality",
-    "enum",
-    supported_by=lambda spec: bool(_edit_rules(spec).qualities),
-    values=lambda spec: _edit_rules(spec).qualities,
-    aliases=lambda spec: spec.quality_aliases,
-)
-EDIT_SIZE = Param("size", "size", values=lambda spec: _edit_rules(spec).sizes, rule=_size_rule)
-# Every edit model parses it; models without input fidelity then refuse `high` (check_input_fidelity).
-INPUT_FIDELITY = Param("input_fidelity", "enum", values=lambda spec: INPUT_FIDELITIES)
-
-# multipart/form-data edits: no `moderation`, no `style` (contract §5.1).
-EDIT_PARAMS: tuple[Param, ...] = (
-    PROMPT,
-    N,
-    EDIT_QUALITY,
-    EDIT_SIZE,
-    RESPONSE_FORMAT,
-    OUTPUT_FORMAT,
-    OUTPUT_COMPRESSION,
-    BACKGROUND,
-    INPUT_FIDELITY,
-    STREAM,
-    PARTIAL_IMAGES,
-    COMPLEXITY,
-    FRAME_COUNT,
-    FRAME_DURATION_MS,
-    SVG,
-    USER,
-    SAFETY_IDENTIFIER,
-)
-# application/json edits (GPT models only): `moderation` yes, `response_format` no (contract §5.2).
-JSON_EDIT_PARAMS: tuple[Param, ...] = (
-    PROMPT,
-    N,
-    EDIT_QUALITY,
-    EDIT_SIZE,
-    OUTPUT_FORMAT,
-    OUTPUT_COMPRESSION,
-    BACKGROUND,
-    MODERATION,
-    INPUT_FIDELITY,
-    STREAM,
-    PARTIAL_IMAGES,
-    COMPLEXITY,
-    FRAME_COUNT,
-    FRAME_DURATION_MS,
-    SVG,
-    USER,
-    SAFETY_IDENTIFIER,
-)
-VARIATION_PARAMS: tuple[Param, ...] = (N, SIZE, RESPONSE_FORMAT, USER)
 
 
 def edit_models(catalog: Catalog, *, json: bool) -> tuple[str, ...]:
@@ -466,17 +275,9 @@ def resolve_variation_model(body: Mapping[str, Any], catalog: Catalog) -> ModelS
     return spec
 
 
-def refuse_unsupported(body: Mapping[str, Any], params: Sequence[Param], spec: ModelSpec, *, form: bool) -> None:
-    """unknown_parameter for every param in `body` the model does not take (off values excepted)."""
-    for key, value in body.items():
-        param = _param_named(params, key)
-        if param is not None and not param.supported_by(spec) and not _is_off_value(param, value, spec, form):
-            raise errors.unknown_parameter(key)
-
-
 def check_input_fidelity(spec: ModelSpec, values: Mapping[str, Any]) -> None:
     """`input_fidelity=high` on a model without it (contract §11; `low`, the default, is accepted)."""
-    if values.get("input_fidelity", "low") != "low" and not _edit_rules(spec).input_fidelity:
+    if values.get("input_fidelity", "low") != "low" and not edit_rules(spec).input_fidelity:
         raise ApiError(
             400,
             f"The model '{spec.name}' does not support the 'input_fidelity' parameter.",
@@ -484,9 +285,6 @@ def check_input_fidelity(spec: ModelSpec, values: Mapping[str, Any]) -> None:
             param="input_fidelity",
             code="invalid_input_fidelity_model",
         )
-
-
-FORM_OBJECTS = ("svg",)  # objects a multipart body sends as bracketed fields (PY-NEW: `svg[model]`)
 
 
 def fold_form_objects(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -499,7 +297,8 @@ def fold_form_objects(body: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in body.items():
         name, _, rest = key.partition("[")
         path = rest[:-1].split("][") if rest.endswith("]") else []
-        node = folded.setdefault(name, {}) if name in FORM_OBJECTS and name not in body and all(path) and path else None
+        foldable = name in FORM_OBJECTS and name not in body and bool(path) and all(path)
+        node = folded.setdefault(name, {}) if foldable else None
         for segment in path[:-1]:
             if not isinstance(node, dict):
                 break
@@ -511,27 +310,13 @@ def fold_form_objects(body: Mapping[str, Any]) -> dict[str, Any]:
     return folded
 
 
-class EditFiles(Protocol):
-    """What validation needs to know of an edit's checked file parts."""
-
-    @property
-    def mask(self) -> object | None: ...
-
-    @property
-    def markup(self) -> object | None: ...
-
-
-F = TypeVar("F", bound=EditFiles)
-
-
 def validate_edit(
-    body: Mapping[str, Any], images: Callable[[ModelSpec], F], *, form: bool, catalog: Catalog
-) -> tuple[ModelSpec, dict[str, Any], F]:
-    """A `/v1/images/edits` body (multipart fields with `form=True`, else the JSON object) →
-    (model, typed values, images(model)).
+    body: Mapping[str, Any], files: Callable[[ModelSpec], EditInputs], *, form: bool, catalog: Catalog
+) -> Job:
+    """A `/v1/images/edits` body (multipart fields with `form=True`, else the JSON object) → Job.
 
-    Order: unknown keys → model → params the model does not take → prompt → `images(spec)` (the
-    caller's structural checks of the image parts) → n → enums → cross-field rules.
+    `files(spec)` is the caller's part of the check: it finds the image parts, checks them against the
+    model's rules and decodes them (blocking: run the whole validation off the event loop).
     """
     body = fold_form_objects(body) if form else drop_nulls(body, kept_nulls(catalog))
     params = EDIT_PARAMS if form else JSON_EDIT_PARAMS
@@ -540,23 +325,34 @@ def validate_edit(
     refuse_unsupported(body, params, spec, form=form)
     body = drop_nulls(body)
     today = catalog.rules.user_error_wording
-    values = typed_values(body, params[:1], spec, form=form, today=today)
-    checked = images(spec)
-    values.update(typed_values(body, params[1:], spec, form=form, today=today))
-    if checked.mask is not None and checked.markup is not None:
+    values = typed_values(body, (PROMPT,), spec, form=form, today=today)
+    inputs = files(spec)
+    values.update(typed_values(body, [p for p in params if p is not PROMPT], spec, form=form, today=today))
+    if inputs.mask is not None and inputs.markup is not None:
         raise errors.unsupported_parameter("markup", "cannot be combined with 'mask'")
-    check_output_options(values, mask=checked.mask is not None)
+    check_output_options(values, mask=inputs.mask is not None)
     check_input_fidelity(spec, values)
-    return spec, values, checked
+    rules = edit_rules(spec)
+    return build_job(
+        EDITS,
+        spec,
+        values,
+        sizes=rules.sizes,
+        qualities=rules.qualities,
+        default_size=rules.default_size,
+        inputs=inputs.images,
+        mask=inputs.mask,
+        markup=inputs.markup,
+    )
 
 
 def validate_variation(
-    body: Mapping[str, Any], images: Callable[[ModelSpec], T], catalog: Catalog
-) -> tuple[ModelSpec, dict[str, Any], T]:
-    """The multipart fields of `/v1/images/variations` → (model, typed values, images(model))."""
+    body: Mapping[str, Any], image: Callable[[ModelSpec], InputImage], catalog: Catalog
+) -> Job:
+    """The multipart fields of `/v1/images/variations` → Job (`image(spec)`: the checked, decoded input)."""
     check_unknown_keys(body, {"model", *VARIATION_FILES, *(p.name for p in VARIATION_PARAMS)})
     spec = resolve_variation_model(body, catalog)
     refuse_unsupported(body, VARIATION_PARAMS, spec, form=True)
-    checked = images(spec)
-    today = catalog.rules.user_error_wording
-    return spec, typed_values(body, VARIATION_PARAMS, spec, form=True, today=today), checked
+    source = image(spec)
+    values = typed_values(body, VARIATION_PARAMS, spec, form=True, today=catalog.rules.user_error_wording)
+    return build_job(VARIATIONS, spec, values, inputs=(source,))

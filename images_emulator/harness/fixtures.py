@@ -25,15 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from PIL import Image, ImageOps
+from PIL import Image
 
-from images_emulator.harness.faults import FAULT_KINDS, Target, normalize_path
-from images_emulator.imaging.render import flatten
+from images_emulator.contract.endpoints import ENDPOINTS, endpoint_named
+from images_emulator.harness.fault_kinds import FAULT_KINDS
+from images_emulator.harness.target import Target
 
 FIXTURES_FILE = "fixtures.yaml"
 RULE_KEYS = ("match", "image", "error", "revised_prompt")
 MATCH_KEYS = ("prompt", "model", "path")
-PATHS = ("generations", "edits", "variations")
 
 
 class FixturesError(Exception):
@@ -54,7 +54,7 @@ class Fixture:
     def matches(self, target: Target) -> bool:
         return (
             (self.model is None or self.model == target.model)
-            and (self.path is None or self.path == normalize_path(target.path))
+            and (self.path is None or self.path == target.endpoint)
             and (self.prompt is None or self.prompt.search(target.prompt) is not None)
         )
 
@@ -67,15 +67,6 @@ class Fixtures:
     def match(self, target: Target) -> Fixture | None:
         """The first rule matching `target`."""
         return next((rule for rule in self.rules if rule.matches(target)), None)
-
-
-def fitted(source: bytes, width: int, height: int, background: str) -> Image.Image:
-    """`source` scaled to cover width x height and centre-cropped: RGBA for a transparent background,
-    else flattened onto white (blocking)."""
-    with Image.open(io.BytesIO(source)) as img:
-        img = ImageOps.exif_transpose(img).convert("RGBA")
-    img = ImageOps.fit(img, (width, height), Image.Resampling.LANCZOS)
-    return img if background == "transparent" else flatten(img)
 
 
 # --- loading --------------------------------------------------------------------------------------------
@@ -146,9 +137,11 @@ class _Reader:
                 raise self.fail(fields["match"], f"invalid regex in match.prompt: {exc}") from exc
         path = None
         if "path" in match:
-            path = normalize_path(match["path"])
-            if path not in PATHS:
-                raise self.fail(fields["match"], f"match.path must be one of {', '.join(PATHS)}, not {match['path']!r}")
+            endpoint = endpoint_named(match["path"])
+            if endpoint is None:
+                names = ", ".join(ENDPOINTS)
+                raise self.fail(fields["match"], f"match.path must be one of {names}, not {match['path']!r}")
+            path = endpoint.name
         error = None
         if "error" in fields:
             error = self.string(fields["error"], "error")

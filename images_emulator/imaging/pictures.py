@@ -1,27 +1,25 @@
-"""Job → encoded images: render specs, the cache, and running Pillow off the event loop."""
+"""Job → encoded images: the one place that decides "fixture image or rendered placeholder".
+
+Every function here is blocking (Pillow): call it off the event loop. Rendered pictures and fixture
+conversions go through the shared ImageCache, so a repeated request costs no Pillow work.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import io
-from typing import TYPE_CHECKING
 
-from PIL import Image
+from PIL import Image, ImageOps
 
+from images_emulator.contract.endpoints import GENERATIONS
 from images_emulator.contract.job import Job
-from images_emulator.harness.fixtures import fitted
 from images_emulator.imaging.cache import ImageCache
+from images_emulator.imaging.encode import encode, flatten
 from images_emulator.imaging.render import RenderSpec, encode_output, pixelate, render
-from images_emulator.imaging.render import encode as encode_picture
-
-if TYPE_CHECKING:
-    from images_emulator.harness.plan import Plan
-
-KIND_BY_ENDPOINT = {"generations": "generation", "edits": "edit", "variations": "variation"}
 
 
 def inputs_digest(job: Job) -> str:
-    """A digest of the uploaded images and mask, so edits of different files render differently."""
+    """A digest of the uploaded images, mask and markup, so edits of different files render differently."""
     if not job.inputs and job.mask is None and job.markup is None:
         return ""
     digest = hashlib.sha256()
@@ -48,7 +46,7 @@ def render_spec(job: Job, index: int, partial: int | None = None) -> RenderSpec:
         output_compression=job.output_compression,
         index=index,
         style=job.style,
-        kind=KIND_BY_ENDPOINT[job.endpoint],
+        kind=job.endpoint.noun,
         inputs_digest=inputs_digest(job),
         partial=partial,
         partial_total=job.partial_images if partial is not None else 0,
@@ -60,43 +58,64 @@ def render_spec(job: Job, index: int, partial: int | None = None) -> RenderSpec:
     )
 
 
-def encode(cache: ImageCache, job: Job, spec: RenderSpec) -> bytes:
-    """Encoded bytes for `spec`, from the cache or freshly rendered (blocking: call off the loop)."""
+def rendered(cache: ImageCache, job: Job, spec: RenderSpec) -> bytes:
+    """The placeholder `spec` describes for `job`, from the cache or freshly rendered."""
     inputs = tuple(upload.image for upload in job.inputs)
     mask = job.mask.image if job.mask else None
     markup = job.markup.image if job.markup else None
     return cache.get_or_create(spec, lambda: render(spec, inputs, mask, markup))
 
 
-def final_images(cache: ImageCache, job: Job, plan: Plan | None = None) -> list[bytes]:
-    """The job's n final images (the plan's fixture image n times, if any). Blocking: call off the loop."""
-    if plan is not None and plan.fixture_image is not None:
-        return [plan.fixture_image] * job.n
-    return [encode(cache, job, render_spec(job, i)) for i in range(job.n)]
+def fitted(source: bytes, width: int, height: int, background: str) -> Image.Image:
+    """A fixture image scaled to cover width x height and centre-cropped: RGBA for a transparent
+    background, else flattened onto white."""
+    with Image.open(io.BytesIO(source)) as img:
+        img = ImageOps.exif_transpose(img).convert("RGBA")
+    img = ImageOps.fit(img, (width, height), Image.Resampling.LANCZOS)
+    return img if background == "transparent" else flatten(img)
 
 
-def fixture_bytes(cache: ImageCache, source: bytes, spec: RenderSpec) -> bytes:
-    """A fixture image as the picture `spec` describes (size, background, format and its options),
-    cached (blocking: call off the loop)."""
+def fixture_picture(cache: ImageCache, source: bytes, spec: RenderSpec) -> bytes:
+    """A fixture image (its file's bytes) as the picture `spec` describes: size, background, format
+    and its options; cached."""
     key = ("fixture", hashlib.sha256(source).hexdigest(), spec)
     return cache.get_or_create(
         key, lambda: encode_output(fitted(source, spec.width, spec.height, spec.background), spec)
     )
 
 
-def fixture_image(cache: ImageCache, source: bytes, job: Job) -> bytes:
-    """`source` as the job's final image (same size, format, compression and background)."""
-    return fixture_bytes(cache, source, render_spec(job, 0))
+def final_images(cache: ImageCache, job: Job, fixture: bytes | None = None) -> list[bytes]:
+    """The job's n final images: the fixture image (n times) when the harness chose one, else rendered."""
+    if fixture is not None:
+        return [fixture_picture(cache, fixture, render_spec(job, 0))] * job.n
+    return [rendered(cache, job, render_spec(job, i)) for i in range(job.n)]
+
+
+def stream_image(cache: ImageCache, job: Job, fixture: bytes | None, index: int, partial: int | None) -> bytes:
+    """Image `index` of a stream, or its `partial`-th preview: a fixture's partials are pixelated from it."""
+    if fixture is None:
+        return rendered(cache, job, render_spec(job, index, partial=partial))
+    final = fixture_picture(cache, fixture, render_spec(job, 0))
+    return final if partial is None else partial_from_image(final, job, partial)
+
+
+def url_image(cache: ImageCache, spec: RenderSpec, fixture: bytes | None) -> bytes | None:
+    """The image behind a signed URL: the fixture's, a generation re-rendered from its spec, or (made
+    from uploads, which the URL does not carry) what the cache still holds, else None."""
+    if fixture is not None:
+        return fixture_picture(cache, fixture, spec)
+    if spec.kind == GENERATIONS.noun:
+        return cache.get_or_create(spec, lambda: render(spec))
+    return cache.get(spec)
 
 
 def partial_from_image(data: bytes, job: Job, partial: int) -> bytes:
     """The `partial`-th preview of an already encoded final image (e.g. a canned fixture image).
 
     Pixelated like rendered partials (render's cell grid), at the image's own size, in the job's format.
-    Blocking: call off the loop.
     """
     with Image.open(io.BytesIO(data)) as source:
         has_alpha = source.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in source.info
         img = source.convert("RGBA" if has_alpha else "RGB")
     preview = pixelate(img, partial, job.partial_images)
-    return encode_picture(preview, job.output_format, job.output_compression)
+    return encode(preview, job.output_format, job.output_compression)

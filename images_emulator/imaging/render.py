@@ -8,41 +8,27 @@ spec always encodes to the same bytes.
 Cost is dominated by the encoder: the background is a small luminance field (gradient + soft blobs)
 upscaled once and mapped through a seed-derived 256-colour palette, and text is drawn only for what fits.
 
-Encoders (see `encode`):
-* PNG: zlib level 1 with the Z_RLE strategy (Pillow's `compress_type=3`). On these smooth pictures
-  it is as fast as level 1 and ~10% smaller; Pillow's default (level 6) is ~1.6x slower for ~15% less.
-  A 1024x1024 picture is ~100-150 KB (up to ~350 KB for 1792x1024 full of text). No metadata chunks.
-* JPEG: `quality = clamp(output_compression, 1, 100)`, baseline, 4:2:0. Transparent pictures are
-  flattened onto white first.
-* WebP: always lossy, `quality = clamp(output_compression, 0, 100)` (100 is lossy quality 100, not
-  lossless: lossless is ~10x slower and several times larger for these gradients); alpha is stored
-  losslessly, so transparent pixels stay exactly alpha 0. `method = WEBP_METHOD`.
+Encoding is encode.py; text measuring and wrapping, text.py.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import io
 import json
 import math
 import random
-import threading
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 from images_emulator.imaging.animation import animate
+from images_emulator.imaging.encode import encode
+from images_emulator.imaging.text import font, wrap
 from images_emulator.imaging.vector import Panel, colours_from, svg_document, svg_with_picture
 
-PNG_COMPRESS_LEVEL = 1
-PNG_ZLIB_STRATEGY = 3  # Z_RLE: as fast as level 1 and ~10% smaller for these smooth pictures
-WEBP_METHOD = 2
 PARTIAL_GRID = (32, 64, 128)  # cells along the short side for the coarsest..finest partial
 PARTIAL_MIN_CELL = (8, 5, 3)  # px
-ELLIPSIS = "…"
 MAX_PROMPT_LINES = 8
 VARIATION_FLIPS = (
     None,
@@ -51,18 +37,6 @@ VARIATION_FLIPS = (
     Image.Transpose.ROTATE_180,
 )
 RAMP = Image.linear_gradient("L").resize((64, 64), Image.Resampling.BILINEAR)  # read-only
-FALLBACKS = {
-    "\u2013": "-",
-    "\u2014": "-",
-    "\u2012": "-",
-    "\u2212": "-",
-    "\u2022": "·",
-    "\u201a": ",",
-    "\u201e": "“",
-}
-MIN_ADVANCE_EM = 0.17  # narrowest glyph of the bundled font ("'" is 0.18 em): bounds what can fit
-
-FontT = ImageFont.FreeTypeFont
 RGB = tuple[int, int, int]
 
 
@@ -121,7 +95,7 @@ def encode_output(picture: Image.Image, spec: RenderSpec) -> bytes:
     """A finished picture (a rendered one, or a fixture image) in `spec`'s output format: a still, an
     animated GIF, or an SVG document that carries the picture."""
     if spec.output_format == "gif":
-        return animate(picture, spec.frame_count, spec.frame_duration_ms, _font(_marker_font_size(spec)))
+        return animate(picture, spec.frame_count, spec.frame_duration_ms, font(_marker_font_size(spec)))
     if spec.output_format == "svg":
         png = encode(picture, "png")
         return svg_with_picture(spec.width, spec.height, png, title=_prompt_text(spec), description=_caption(spec))
@@ -173,22 +147,6 @@ def render_image(
     if spec.partial is not None:
         img = pixelate(img, spec.partial, spec.partial_total)
     return img
-
-
-def encode(img: Image.Image, output_format: str, output_compression: int = 100) -> bytes:
-    """Encode deterministically with the options documented in the module docstring."""
-    buf = io.BytesIO()
-    fmt = output_format.lower()
-    if fmt == "jpeg":
-        if img.mode != "RGB":
-            img = flatten(img)
-        img.save(buf, "JPEG", quality=min(max(output_compression, 1), 100))
-    elif fmt == "webp":
-        quality = min(max(output_compression, 0), 100)
-        img.save(buf, "WEBP", quality=quality, method=WEBP_METHOD)
-    else:
-        img.save(buf, "PNG", compress_level=PNG_COMPRESS_LEVEL, compress_type=PNG_ZLIB_STRATEGY)
-    return buf.getvalue()
 
 
 # --- background -------------------------------------------------------------------------------------
@@ -422,10 +380,10 @@ def _panel_layout(box: _Box, spec: RenderSpec) -> Panel:
     margin, pad = max(4, round(short * 0.04)), max(4, round(size_p * 0.6))
     text_w = max(1, box.right - box.left - 2 * (margin + pad))
     lh_p, lh_c = round(size_p * 1.25), round(size_c * 1.3)
-    caption = _wrap(_caption(spec), size_c, text_w, 3)
+    caption = wrap(_caption(spec), size_c, text_w, 3)
     max_height = (box.bottom - box.top) * 0.5 - 2 * pad - len(caption) * lh_c - pad
     max_lines = min(MAX_PROMPT_LINES, max(1, int(max_height // lh_p)))
-    prompt = _wrap(_prompt_text(spec), size_p, text_w, max_lines)
+    prompt = wrap(_prompt_text(spec), size_p, text_w, max_lines)
     return Panel(size_p, size_c, margin, pad, lh_p, lh_c, tuple(prompt), tuple(caption))
 
 
@@ -440,11 +398,11 @@ def _draw_panel(img: Image.Image, box: _Box, spec: RenderSpec) -> None:
     draw.rounded_rectangle(panel, pad, fill=(12, 14, 22, 190))
     x, y = panel[0] + pad, panel[1] + pad
     for line in prompt:
-        draw.text((x, y), line, (255, 255, 255), _font(size_p))
+        draw.text((x, y), line, (255, 255, 255), font(size_p))
         y += lh_p
     y += pad // 2
     for line in caption:
-        draw.text((x, y), line, (190, 215, 255), _font(size_c))
+        draw.text((x, y), line, (190, 215, 255), font(size_c))
         y += lh_c
 
 
@@ -474,121 +432,6 @@ def _prompt_text(spec: RenderSpec) -> str:
     return {"variation": "(variation of the input image)", "edit": "(edit)"}.get(spec.kind, "(empty prompt)")
 
 
-def _wrap(text: str, size: int, width: int, max_lines: int) -> list[str]:
-    """Greedy word wrap at font `size` into at most `max_lines` lines, ending with … if cut.
-
-    Only a prefix that could possibly fit is sanitized and measured, so 32k-char prompts are cheap.
-    Widths are sums of cached per-character advances (exact: the BASIC layout does not kern).
-    """
-    budget = max_lines * (int(width / (size * MIN_ADVANCE_EM)) + 1)
-    clean = _sanitize(text[: budget * 2])
-    truncated = len(text) > budget * 2 or len(clean) > budget
-    words = clean[:budget].split()
-    space = _advance(size, " ")
-    lines: list[str] = []
-    line, line_w, i = "", 0.0, 0
-    while i < len(words) and len(lines) < max_lines:
-        word_w = _width(words[i], size)
-        if line and line_w + space + word_w <= width:
-            line, line_w, i = f"{line} {words[i]}", line_w + space + word_w, i + 1
-        elif line:
-            lines.append(line)
-            line, line_w = "", 0.0
-        elif word_w <= width:
-            line, line_w, i = words[i], word_w, i + 1
-        else:  # a word longer than a whole line: hard break
-            n = _fit_chars(words[i], size, width, least=1)
-            lines.append(words[i][:n])
-            words[i] = words[i][n:]
-    if line and len(lines) < max_lines:
-        lines.append(line)
-        line = ""
-    cut = truncated or bool(line) or i < len(words)
-    if not lines:
-        return [""]
-    if cut:
-        n = _fit_chars(lines[-1], size, width - _advance(size, ELLIPSIS), least=0)
-        lines[-1] = lines[-1][:n].rstrip() + ELLIPSIS
-    return lines
-
-
-def _width(text: str, size: int) -> float:
-    """Rendered width of single-line `text` in pixels."""
-    return sum(_advance(size, ch) for ch in text)
-
-
-def _fit_chars(text: str, size: int, width: float, least: int) -> int:
-    """The largest n >= `least` such that text[:n] fits in `width`."""
-    total = 0.0
-    for n, ch in enumerate(text):
-        total += _advance(size, ch)
-        if total > width:
-            return max(n, least)
-    return len(text)
-
-
-@functools.lru_cache(maxsize=16384)
-def _advance(size: int, ch: str) -> float:
-    return _font(size).getlength(ch)
-
-
-def _sanitize(text: str) -> str:
-    """Drawable single-line text: lone surrogates, controls and glyphs the font lacks are replaced,
-    accents are stripped (é -> e), whitespace runs collapse to one space."""
-    text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return " ".join("".join(_drawable(ch) for ch in text).split())
-
-
-@functools.lru_cache(maxsize=8192)
-def _drawable(ch: str) -> str:
-    """`ch` itself if the bundled font has it, else an ASCII fallback, a space, nothing or "?"."""
-    category = unicodedata.category(ch)
-    if category in ("Cc", "Zs", "Zl", "Zp"):
-        return " "
-    if category == "Cf":
-        return ""
-    if _has_glyph(ch):
-        return ch
-    if ch in FALLBACKS:
-        return FALLBACKS[ch]
-    base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
-    if base and base != ch and all(_has_glyph(c) for c in base):
-        return base
-    return "?"
-
-
-@functools.lru_cache(maxsize=8192)
-def _has_glyph(ch: str) -> bool:
-    """Whether the bundled font draws `ch` with something other than its missing-glyph box."""
-    mask = _font(20).getmask(ch)
-    return (mask.size, bytes(mask)) != _notdef_signature()
-
-
-@functools.cache
-def _notdef_signature() -> tuple[tuple[int, int], bytes]:
-    mask = _font(20).getmask("\ue000")  # private-use: never in the font
-    return mask.size, bytes(mask)
-
-
-_fonts = threading.local()
-
-
-def _font(size: int) -> FontT:
-    """Pillow's bundled Aileron at `size` px with the BASIC layout (same output with or without raqm).
-
-    One instance per thread: FreeType faces must not be used from two threads at once.
-    """
-    cache: dict[int, FontT] = _fonts.__dict__.setdefault("by_size", {})
-    font = cache.get(size)
-    if font is None:
-        bundled = ImageFont.load_default(size=size)
-        if not isinstance(bundled, ImageFont.FreeTypeFont):  # Pillow without FreeType: bitmap font
-            raise RuntimeError("Pillow was built without FreeType support")
-        font = ImageFont.truetype(io.BytesIO(bundled.font_bytes), size, layout_engine=ImageFont.Layout.BASIC)
-        cache[size] = font
-    return font
-
-
 # --- partials and encoding ---------------------------------------------------------------------------
 
 
@@ -604,13 +447,3 @@ def pixelate(img: Image.Image, partial: int, total: int) -> Image.Image:
     cell = max(min(w, h) / PARTIAL_GRID[stage], PARTIAL_MIN_CELL[stage])
     small = (max(1, math.ceil(w / cell)), max(1, math.ceil(h / cell)))
     return img.resize(small, Image.Resampling.BOX).resize((w, h), Image.Resampling.NEAREST)
-
-
-def flatten(img: Image.Image) -> Image.Image:
-    """RGB on white (JPEG, and opaque fixture images)."""
-    rgba = img.convert("RGBA")
-    back = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-    return Image.alpha_composite(back, rgba).convert("RGB")
-
-
-__all__ = ["RenderSpec", "encode", "flatten", "render", "render_image"]

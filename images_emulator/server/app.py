@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -21,8 +22,17 @@ from images_emulator import __version__
 from images_emulator.api.openapi import complete_document
 from images_emulator.api.responses import JSONBody
 from images_emulator.api.routes import admin, edits, files, generations, health, variations
-from images_emulator.api.runtime import Runtime
+from images_emulator.api.runtime import ApiConfig, Runtime
+from images_emulator.api.urls import UrlSigner
 from images_emulator.contract.errors import ApiError, invalid_url, method_not_allowed, server_error
+from images_emulator.harness.context import request_context
+from images_emulator.harness.fault_rules import FaultBook
+from images_emulator.harness.fixtures import load_fixtures
+from images_emulator.harness.journal import Journal
+from images_emulator.harness.latency import parse_latency
+from images_emulator.harness.ratelimit import RateLimiter
+from images_emulator.harness.state import Harness, HarnessConfig
+from images_emulator.imaging.cache import ImageCache
 from images_emulator.server.middleware import AuthMiddleware, HarnessMiddleware, OpenAIHeadersMiddleware
 from images_emulator.server.settings import Settings
 
@@ -82,7 +92,7 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error", exc_info=exc)
-    return error_response(server_error(request.scope.get("state", {}).get("request_id", "")))
+    return error_response(server_error(request_context(request.scope).request_id))
 
 
 # Threads that render, encode and decode (starlette's threadpool, anyio's default limiter): that work is
@@ -97,6 +107,35 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     yield
 
 
+def build_runtime(settings: Settings) -> Runtime:
+    """The Runtime the flags describe. Raises FixturesError when --fixtures names a bad directory or file."""
+    harness = Harness(
+        config=HarnessConfig(
+            latency=parse_latency(settings.latency),
+            latency_scale=settings.latency_scale,
+            rate_limit_ipm=settings.rate_limit_ipm,
+            fault_retry_after=settings.fault_retry_after,
+            fault_hold_seconds=settings.fault_hold_seconds,
+        ),
+        journal=Journal(settings.journal_size),
+        faults=FaultBook(),
+        limiter=RateLimiter(settings.rate_limit_rpm, settings.rate_limit_ipm),
+        fixtures=load_fixtures(settings.fixtures) if settings.fixtures else None,
+    )
+    return Runtime(
+        config=ApiConfig(
+            max_body_bytes=settings.max_body_bytes,
+            body_timeout_seconds=settings.body_timeout_seconds,
+            public_url=settings.public_url,
+            stream_interval_ms=settings.stream_interval_ms,
+        ),
+        cache=ImageCache(settings.cache_bytes),
+        signer=UrlSigner(settings.url_secret or secrets.token_hex(32), settings.url_ttl_seconds),
+        harness=harness,
+        api_date=settings.fixed_api_date,
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The ASGI app. Without `settings`, they are read from EMULATOR_* env vars.
 
@@ -109,7 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Local emulator of the OpenAI Images API.",
     )
-    app.state.runtime = runtime = Runtime.from_settings(settings)
+    app.state.runtime = runtime = build_runtime(settings)
     routers = (health.router, generations.router, edits.router, variations.router, files.router, admin.router)
     for router in routers:
         app.include_router(router)

@@ -5,33 +5,25 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
-import uuid
-from typing import TYPE_CHECKING
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from images_emulator.api.runtime import Runtime
 from images_emulator.contract.errors import ApiError, invalid_api_key, no_api_key
 from images_emulator.harness.body_capture import BodyCapture
+from images_emulator.harness.context import STATE_KEY, RequestContext, new_request_id, request_context
 from images_emulator.harness.journal import Entry, public_headers
-from images_emulator.harness.plan import FAULT_STATE, SESSION_HEADER, SESSION_STATE, bearer_key
-
-if TYPE_CHECKING:
-    from images_emulator.api.runtime import Runtime
+from images_emulator.harness.sessions import API_PREFIX, SESSION_HEADER, split_session_path
 
 OPENAI_VERSION = "2020-10-01"
 WORKER_HEADER = "x-emulator-worker"  # the pid of the process that answered (tells `--workers` apart)
-API_PREFIX = "/v1/"
-# `/__emulator/sessions/<id>/v1/...` is `/v1/...` tagged with session <id>: a base URL that carries the
-# session, for clients that cannot add the X-Emulator-Session header.
-SESSION_PREFIX = "/__emulator/sessions/"
-SESSION_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
-def new_request_id() -> str:
-    return f"req_{uuid.uuid4().hex}"
+def bearer_key(authorization: str) -> str:
+    """The key of an `Authorization: Bearer <key>` header value (rate limits count per key)."""
+    return authorization.partition(" ")[2].strip()
 
 
 async def send_api_error(send: Send, error: ApiError, extra_headers: dict[str, str] | None = None) -> None:
@@ -46,7 +38,7 @@ async def send_api_error(send: Send, error: ApiError, extra_headers: dict[str, s
 
 
 class OpenAIHeadersMiddleware:
-    """Gives every request an id (`scope["state"]["request_id"]`) and stamps OpenAI's headers, and
+    """Gives every request its RequestContext (with a request id) and stamps OpenAI's headers, and
     `x-emulator-worker` (the answering process's pid)."""
 
     def __init__(self, app: ASGIApp) -> None:
@@ -58,7 +50,7 @@ class OpenAIHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = new_request_id()
-        scope.setdefault("state", {})["request_id"] = request_id
+        scope.setdefault("state", {})[STATE_KEY] = RequestContext(request_id)
         started = time.perf_counter()
 
         async def send_with_headers(message: Message) -> None:
@@ -98,15 +90,6 @@ class AuthMiddleware:
         return None
 
 
-def split_session_path(path: str) -> tuple[str | None, str]:
-    """(`id`, `/v1/rest`) for `/__emulator/sessions/<id>/v1/rest`; (None, path) otherwise."""
-    if path.startswith(SESSION_PREFIX):
-        session, _, rest = path[len(SESSION_PREFIX) :].partition("/")
-        if SESSION_ID.fullmatch(session) and ("/" + rest).startswith(API_PREFIX):
-            return session, "/" + rest
-    return None, path
-
-
 class HarnessMiddleware:
     """For `/v1/*`: the session of the request (path prefix or header), its journal entry (with the body
     as the app reads it), and `x-ratelimit-*` headers on the response when rate limits are enabled."""
@@ -126,11 +109,12 @@ class HarnessMiddleware:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        state = scope.setdefault("state", {})
-        state[SESSION_STATE] = session = session or headers.get(SESSION_HEADER) or None
-        key = bearer_key(headers.get("authorization", ""))
-        journal = self.runtime.journal
-        entry = Entry(state.get("request_id", ""), scope["method"], path, session, public_headers(scope["headers"]))
+        context = request_context(scope)
+        context.session = session = session or headers.get(SESSION_HEADER) or None
+        context.api_key = key = bearer_key(headers.get("authorization", ""))
+        journal = self.runtime.harness.journal
+        limiter = self.runtime.harness.limiter
+        entry = Entry(context.request_id, scope["method"], path, session, public_headers(scope["headers"]))
         capture = BodyCapture(headers.get("content-type", "")) if journal.size else None
         journal.add(entry)
 
@@ -141,14 +125,14 @@ class HarnessMiddleware:
             return message
 
         def finish() -> None:
-            entry.finish(capture.summary() if capture is not None else None, state.get(FAULT_STATE))
+            entry.finish(capture.summary() if capture is not None else None, context.fault)
 
         async def send_recorded(message: Message) -> None:
             if message["type"] == "http.response.start":
                 entry.status = message["status"]
-                if self.runtime.limiter.enabled and key:
+                if limiter.enabled and key:
                     response_headers = MutableHeaders(scope=message)
-                    for name, value in self.runtime.limiter.headers(key).items():
+                    for name, value in limiter.headers(key).items():
                         response_headers.setdefault(name, value)
             elif message["type"] == "http.response.body" and not message.get("more_body", False):
                 finish()

@@ -27,15 +27,15 @@ from images_emulator.api.request_body import parse_json_object, read_body
 from images_emulator.api.responses import JSONBody
 from images_emulator.api.runtime import Runtime, get_runtime
 from images_emulator.contract.errors import ApiError
-from images_emulator.harness.faults import FAULT_KINDS
-from images_emulator.harness.plan import SESSION_HEADER
+from images_emulator.harness import sessions
+from images_emulator.harness.fault_kinds import FAULT_KINDS
 
 router = APIRouter(prefix="/__emulator", tags=["test harness"], default_response_class=JSONBody)
 
 
 def session_of(request: Request) -> str | None:
     """The session an admin call is scoped to, or None for the whole server."""
-    return request.query_params.get("session") or request.headers.get(SESSION_HEADER) or None
+    return sessions.session_of(request.query_params, request.headers)
 
 
 @router.get(
@@ -45,14 +45,14 @@ def session_of(request: Request) -> str | None:
     openapi_extra=admin_extra(),
 )
 async def list_requests(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
-    return JSONBody({"data": runtime.journal.entries(session_of(request))})
+    return JSONBody({"data": runtime.harness.journal.entries(session_of(request))})
 
 
 @router.delete(
     "/requests", summary="Clear the journal", responses=admin_docs(Deleted), openapi_extra=admin_extra()
 )
 async def clear_requests(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
-    return JSONBody({"deleted": runtime.journal.clear(session_of(request))})
+    return JSONBody({"deleted": runtime.harness.journal.clear(session_of(request))})
 
 
 @router.post(
@@ -63,9 +63,9 @@ async def clear_requests(request: Request, runtime: Runtime = Depends(get_runtim
     openapi_extra=admin_extra(FaultRuleRequest),
 )
 async def add_fault(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
-    settings = runtime.settings
-    body = parse_json_object(await read_body(request, settings.max_body_bytes, settings.body_timeout_seconds))
-    rule = runtime.faults.add(body, session_of(request))
+    config = runtime.config
+    body = parse_json_object(await read_body(request, config.max_body_bytes, config.body_timeout_seconds))
+    rule = runtime.harness.faults.add(body, session_of(request))
     return JSONBody(rule.to_dict(), status_code=201)
 
 
@@ -78,7 +78,7 @@ async def add_fault(request: Request, runtime: Runtime = Depends(get_runtime)) -
 async def list_faults(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
     return JSONBody(
         {
-            "data": [rule.to_dict() for rule in runtime.faults.list(session_of(request))],
+            "data": [rule.to_dict() for rule in runtime.harness.faults.list(session_of(request))],
             "kinds": {name: kind.description for name, kind in FAULT_KINDS.items()},
         }
     )
@@ -88,14 +88,14 @@ async def list_faults(request: Request, runtime: Runtime = Depends(get_runtime))
     "/faults", summary="Clear scheduled faults", responses=admin_docs(Deleted), openapi_extra=admin_extra()
 )
 async def clear_faults(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
-    return JSONBody({"deleted": runtime.faults.clear(session_of(request))})
+    return JSONBody({"deleted": runtime.harness.faults.clear(session_of(request))})
 
 
 @router.delete(
     "/faults/{rule_id}", summary="Remove one scheduled fault", responses=admin_docs(Deleted, errors=(404,))
 )
 async def remove_fault(rule_id: str, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
-    if not runtime.faults.remove(rule_id):
+    if not runtime.harness.faults.remove(rule_id):
         raise ApiError(404, f"No scheduled fault with id '{rule_id}'.", code="fault_not_found")
     return JSONBody({"deleted": 1})
 
@@ -108,8 +108,8 @@ async def remove_fault(rule_id: str, runtime: Runtime = Depends(get_runtime)) ->
 )
 async def reset(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
     session = session_of(request)
-    requests = runtime.journal.clear(session)
-    faults = runtime.faults.clear(session)
+    requests = runtime.harness.journal.clear(session)
+    faults = runtime.harness.faults.clear(session)
     if session is None:
-        runtime.limiter.reset()
+        runtime.harness.limiter.reset()
     return JSONBody({"requests": requests, "faults": faults})

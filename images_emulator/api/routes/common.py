@@ -1,32 +1,51 @@
-"""What the three image endpoints share: turning a Job into the JSON ImagesResponse."""
+"""What the three image endpoints share: the harness's plan for a Job, and the JSON ImagesResponse."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Hashable
 
+import anyio
 from fastapi import Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from images_emulator.api.responses import images_response_tail, revised_prompt, with_created
+from images_emulator.api.responses import TruncatedResponse, images_response_tail, revised_prompt, with_created
 from images_emulator.api.runtime import Runtime
 from images_emulator.api.urls import URL_PREFIX
 from images_emulator.contract.job import Job
 from images_emulator.contract.usage import job_usage, svg_usage
-from images_emulator.harness.plan import Plan, TruncatedResponse, hold
+from images_emulator.harness.context import request_context
+from images_emulator.harness.plan import Plan, admit
 from images_emulator.imaging.pictures import final_images, render_spec
+
+
+async def hold(request: Request, seconds: float) -> bool:
+    """Wait `seconds`, returning early (True) when the client disconnects."""
+    with anyio.move_on_after(seconds):
+        while True:
+            message = await request.receive()
+            if message["type"] == "http.disconnect":
+                return True
+    return False
+
+
+async def plan_for(request: Request, runtime: Runtime, job: Job) -> Plan:
+    """The harness's plan for a valid job (error faults and rate limits raise ApiError)."""
+    return await admit(
+        runtime.harness, request_context(request.scope), job, request.headers, lambda s: hold(request, s)
+    )
 
 
 def base_url(request: Request, runtime: Runtime) -> str:
     """Where clients reach this server: --public-url, else the Host the client used."""
-    configured = runtime.settings.public_url
+    configured = runtime.config.public_url
     return (configured or str(request.base_url)).rstrip("/")
 
 
 def response_tail(runtime: Runtime, job: Job, plan: Plan, root: str) -> bytes:
     """Render the images, count usage and serialize the JSON once (blocking: runs in the threadpool)."""
-    images = final_images(runtime.cache, job, plan)
+    images = final_images(runtime.cache, job, plan.fixture)
     revised = None
     if job.spec.revised_prompt:
         revised = [plan.revised_prompt or revised_prompt(job.prompt, job.style)] * job.n
@@ -47,7 +66,7 @@ def response_tail(runtime: Runtime, job: Job, plan: Plan, root: str) -> bytes:
 
 def tail_cache_key(job: Job, plan: Plan) -> Hashable | None:
     """What a b64_json body depends on; None when it can't be reused (URLs expire, fixtures vary)."""
-    if job.response_format == "url" or plan.fixture_image is not None:
+    if job.response_format == "url" or plan.fixture is not None:
         return None
     specs = tuple(render_spec(job, index) for index in range(job.n))
     return ("response-tail", specs, job.input_fidelity, plan.revised_prompt, job.safety_identifier)

@@ -12,26 +12,24 @@ from images_emulator.api.openapi import error_docs
 from images_emulator.api.runtime import Runtime, get_runtime
 from images_emulator.api.urls import URL_PREFIX
 from images_emulator.contract.catalog import OUTPUT_FORMATS
+from images_emulator.contract.endpoints import BY_NOUN
 from images_emulator.contract.errors import ApiError
-from images_emulator.harness.faults import Target
-from images_emulator.imaging.pictures import fixture_bytes
-from images_emulator.imaging.render import RenderSpec, render
+from images_emulator.harness.target import Target
+from images_emulator.imaging.pictures import url_image
+from images_emulator.imaging.render import RenderSpec
 
 router = APIRouter()
 
 MEDIA_TYPES = {name: output.media_type for name, output in OUTPUT_FORMATS.items()}
-PATH_BY_KIND = {
-    "generation": "/v1/images/generations",
-    "edit": "/v1/images/edits",
-    "variation": "/v1/images/variations",
-}
 
 
 def fixture_source(runtime: Runtime, spec: RenderSpec) -> bytes | None:
     """The fixture image the request behind `spec` was answered with (fixtures match deterministically)."""
-    if runtime.fixtures is None or spec.partial is not None:
+    fixtures = runtime.harness.fixtures
+    endpoint = BY_NOUN.get(spec.kind)
+    if fixtures is None or endpoint is None or spec.partial is not None:
         return None
-    rule = runtime.fixtures.match(Target(PATH_BY_KIND.get(spec.kind, ""), spec.model, "", spec.prompt))
+    rule = fixtures.match(Target(endpoint.name, spec.model, "", spec.prompt))
     return rule.image if rule is not None and rule.error is None else None
 
 
@@ -48,20 +46,14 @@ IMAGE_DOCS: dict[int | str, dict[str, Any]] = {
 async def image_file(token: str, runtime: Runtime = Depends(get_runtime)) -> Response:
     token, _, _extension = token.rpartition(".")
     spec = RenderSpec(**runtime.signer.verify(token))
-    source = fixture_source(runtime, spec)
-    if source is not None:
-        data = await run_in_threadpool(fixture_bytes, runtime.cache, source, spec)
-    elif spec.kind == "generation":
-        data = await run_in_threadpool(runtime.cache.get_or_create, spec, lambda: render(spec))
-    else:
-        data = runtime.cache.get(spec)
-        if data is None:
-            raise ApiError(
-                404,
-                "This image is no longer available: images made from uploads are kept only in the "
-                "emulator's in-memory cache, and this one was evicted or served by another instance.",
-                code="image_not_found",
-            )
+    data = await run_in_threadpool(url_image, runtime.cache, spec, fixture_source(runtime, spec))
+    if data is None:
+        raise ApiError(
+            404,
+            "This image is no longer available: images made from uploads are kept only in the "
+            "emulator's in-memory cache, and this one was evicted or served by another instance.",
+            code="image_not_found",
+        )
     return Response(
         data,
         media_type=MEDIA_TYPES.get(spec.output_format, "application/octet-stream"),

@@ -1,0 +1,219 @@
+"""Scheduled fault rules (`POST /__emulator/faults`) and the `X-Emulator-Fault` header, parsed and matched.
+
+A rule fires on the next `times` requests it matches (endpoint, model, prompt substring, session),
+in the order rules were added; every option is checked when the rule is made, so a bad one is a 400
+then, not a surprise later.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from images_emulator.contract.endpoints import endpoint_named
+from images_emulator.contract.errors import ApiError, missing_parameter, quote_list, unknown_parameter
+from images_emulator.harness.fault_kinds import (
+    ERROR_KINDS,
+    FAULT_KINDS,
+    MAX_FAULT_SECONDS,
+    Fault,
+    FaultKind,
+    FaultOptions,
+)
+from images_emulator.harness.target import Target
+
+
+def bad_fault(message: str, param: str | None = None) -> ApiError:
+    return ApiError(400, message, param=param, code="invalid_value")
+
+
+def fault_kind(name: Any, param: str = "fault") -> FaultKind:
+    """The kind called `name`, or a 400 listing the valid kinds."""
+    if isinstance(name, str) and name in FAULT_KINDS:
+        return FAULT_KINDS[name]
+    raise bad_fault(f"Unknown fault {name!r}. Valid faults are: {quote_list(FAULT_KINDS)}.", param)
+
+
+def _number(name: str, value: Any, *, text: bool) -> float:
+    """Seconds in [0, MAX_FAULT_SECONDS]; header parameters (`text`) are parsed from strings."""
+    if text and isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = float(value)
+    valid = not isinstance(value, bool) and isinstance(value, int | float)
+    if not valid or not 0 <= value <= MAX_FAULT_SECONDS:  # also refuses NaN and infinities
+        raise bad_fault(
+            f"Invalid '{name}': expected a number of seconds from 0 to {MAX_FAULT_SECONDS}, got {value!r}.", name
+        )
+    return float(value)
+
+
+def _flag(name: str, value: Any, *, text: bool) -> bool:
+    if text and isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    if not isinstance(value, bool):
+        raise bad_fault(f"Invalid '{name}': expected true or false, got {value!r}.", name)
+    return value
+
+
+def parse_options(raw: Mapping[str, Any], *, text: bool = False) -> FaultOptions:
+    """FaultOptions from a JSON object, or from header parameters (`text`: every value a string).
+    Unknown keys, wrong types and out-of-range values are a 400."""
+    options = FaultOptions()
+    for key, value in raw.items():
+        if value is None:
+            continue
+        if key in ("retry_after", "hold_seconds"):
+            options = replace(options, **{key: _number(key, value, text=text)})
+        elif key == "should_retry":
+            options = replace(options, should_retry=_flag(key, value, text=text))
+        elif key == "error":
+            kind = fault_kind(value, "error")
+            if kind.effect != "error":
+                raise bad_fault(f"Invalid 'error': {value!r} is not an error fault ({quote_list(ERROR_KINDS)}).")
+            options = replace(options, error=kind.name)
+        else:
+            raise unknown_parameter(key)
+    return options
+
+
+def parse_header(value: str) -> Fault:
+    """`X-Emulator-Fault: rate_limit; retry_after=3; should_retry=false` → Fault."""
+    name, *params = [part.strip() for part in value.split(";")]
+    kind = fault_kind(name)
+    raw: dict[str, str] = {}
+    for param in filter(None, params):
+        key, sep, val = param.partition("=")
+        if not sep:
+            raise bad_fault(f"Invalid X-Emulator-Fault parameter {param!r}: expected key=value.")
+        raw[key.strip()] = val.strip()
+    return Fault(kind, parse_options(raw, text=True), "header")
+
+
+# --- scheduled rules ----------------------------------------------------------------------------------
+
+MATCH_KEYS = ("path", "model", "prompt_contains")
+RULE_KEYS = ("fault", "times", "match", "retry_after", "should_retry", "hold_seconds", "error")
+
+
+def _endpoint_of(path: str) -> str | None:
+    endpoint = endpoint_named(path)
+    return endpoint.name if endpoint else None
+
+
+@dataclass
+class FaultRule:
+    """A scheduled fault: fires on the next `remaining` matching requests."""
+
+    id: str
+    fault: Fault
+    times: int
+    remaining: int
+    match: dict[str, str] = field(default_factory=dict)
+    session: str | None = None
+
+    def matches(self, target: Target) -> bool:
+        if self.session is not None and self.session != target.session:
+            return False
+        if self.fault.kind.effect == "stream_error" and not target.stream:
+            return False
+        path, model, text = (self.match.get(k) for k in MATCH_KEYS)
+        return (
+            (path is None or _endpoint_of(path) == target.endpoint)
+            and (model is None or model == target.model)
+            and (text is None or text.lower() in target.prompt.lower())
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        options = {k: v for k, v in vars(self.fault.options).items() if v is not None}
+        return {
+            "id": self.id,
+            "fault": self.fault.kind.name,
+            "times": self.times,
+            "remaining": self.remaining,
+            "match": dict(self.match),
+            "session": self.session,
+            **options,
+        }
+
+
+def parse_rule(body: Any, rule_id: str, session: str | None) -> FaultRule:
+    """A FaultRule from a `POST /__emulator/faults` body, or a 400."""
+    if not isinstance(body, dict):
+        raise bad_fault('Expected a JSON object like {"fault": "rate_limit", "times": 1}.')
+    for key in body:
+        if key not in RULE_KEYS:
+            raise unknown_parameter(key)
+    if "fault" not in body:
+        raise missing_parameter("fault")
+    kind = fault_kind(body["fault"])
+    times = body.get("times", 1)
+    if isinstance(times, float) and times.is_integer():
+        times = int(times)  # 3.0 is an integer to JSON Schema
+    if isinstance(times, bool) or not isinstance(times, int) or times < 1:
+        raise bad_fault(f"Invalid 'times': expected an integer >= 1, got {times!r}.", "times")
+    match = body.get("match")
+    match = {} if match is None else match  # null means omitted; false, 0 or "" are not objects
+    if not isinstance(match, dict):
+        raise bad_fault("Invalid 'match': expected an object with path, model and/or prompt_contains.", "match")
+    for key, value in match.items():
+        if key not in MATCH_KEYS:
+            raise unknown_parameter(f"match.{key}")
+        if value is not None and not isinstance(value, str):
+            raise bad_fault(f"Invalid 'match.{key}': expected a string.", f"match.{key}")
+        if key == "path" and value is not None and endpoint_named(value) is None:
+            raise bad_fault(
+                f"Invalid 'match.path': {value!r} names no endpoint; expected generations, edits or variations "
+                "(or their /v1/images/... path).",
+                "match.path",
+            )
+    options = parse_options({k: v for k, v in body.items() if k not in ("fault", "times", "match")})
+    match = {key: value for key, value in match.items() if value is not None}
+    return FaultRule(rule_id, Fault(kind, options, "rule"), times, times, match, session)
+
+
+class FaultBook:
+    """The scheduled fault rules, consumed in the order they were added."""
+
+    def __init__(self) -> None:
+        self._rules: list[FaultRule] = []
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def add(self, body: Any, session: str | None = None) -> FaultRule:
+        with self._lock:
+            rule = parse_rule(body, f"fault_{next(self._ids)}", session)
+            self._rules.append(rule)
+            return rule
+
+    def list(self, session: str | None = None) -> list[FaultRule]:
+        with self._lock:
+            return [r for r in self._rules if session is None or r.session == session]
+
+    def clear(self, session: str | None = None) -> int:
+        """Drop every rule (or the session's); returns how many were dropped."""
+        with self._lock:
+            kept = [r for r in self._rules if session is not None and r.session != session]
+            dropped = len(self._rules) - len(kept)
+            self._rules = kept
+            return dropped
+
+    def remove(self, rule_id: str) -> bool:
+        with self._lock:
+            before = len(self._rules)
+            self._rules = [r for r in self._rules if r.id != rule_id]
+            return len(self._rules) < before
+
+    def take(self, target: Target) -> Fault | None:
+        """The first rule matching `target`, consumed once (removed when used up)."""
+        with self._lock:
+            for rule in self._rules:
+                if rule.matches(target):
+                    rule.remaining -= 1
+                    if rule.remaining <= 0:
+                        self._rules.remove(rule)
+                    return rule.fault
+        return None
