@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
+import helpers
 import httpx2
 import pytest
 from fastapi.testclient import TestClient
 from helpers import LEGACY_API_DATE
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
 from images_emulator.server.app import create_app
 from images_emulator.server.settings import Settings
@@ -27,35 +23,10 @@ API_KEY = "sk-test-emulator"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 
 
-def _find_spec() -> Path | None:
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "shared" / "spec" / "images-openapi.json"
-        if candidate.exists():
-            return candidate
-    return None
-
-
-SPEC_PATH = _find_spec()
-
-
 @pytest.fixture(scope="session")
 def spec_validator() -> Callable[[str, Any], None]:
     """validate(schema_name, instance): raises if `instance` does not match the official spec schema."""
-    if SPEC_PATH is None:
-        pytest.skip("official spec (shared/spec/images-openapi.json) not found next to this checkout")
-    document = json.loads(SPEC_PATH.read_text())
-    registry = Registry().with_resource(
-        "urn:images", Resource.from_contents(document, default_specification=DRAFT202012)
-    )
-    validators: dict[str, Draft202012Validator] = {}
-
-    def validate(name: str, instance: Any) -> None:
-        if name not in validators:
-            schema = {"$ref": f"urn:images#/components/schemas/{name}"}
-            validators[name] = Draft202012Validator(schema, registry=registry)
-        validators[name].validate(instance)
-
-    return validate
+    return lambda name, instance: helpers.spec_validator(name).validate(instance)
 
 
 def make_settings(**overrides: Any) -> Settings:

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import base64
+import functools
 import io
+import json
 from datetime import date
+from pathlib import Path
 from typing import Any
 
+from jsonschema import Draft202012Validator
 from PIL import Image, ImageDraw
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 from images_emulator.contract.catalog import catalog_as_of
 
@@ -57,3 +63,21 @@ def png(size: tuple[int, int] = (64, 64), mode: str = "RGBA", seed: int = 0) -> 
 def decoded(b64: str) -> Image.Image:
     """The image a `b64_json` carries."""
     return Image.open(io.BytesIO(base64.b64decode(b64)))
+
+
+# The official OpenAPI description of the images endpoints (openai/openai-openapi f85dbe2, 2026-08-21),
+# vendored: see tests/spec/README.md.
+SPEC_PATH = Path(__file__).parent / "spec" / "images-openapi.json"
+
+
+@functools.cache
+def spec_document() -> dict[str, Any]:
+    return json.loads(SPEC_PATH.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+@functools.cache
+def spec_validator(name: str) -> Draft202012Validator:
+    """A validator for the official `#/components/schemas/<name>` (contract §13)."""
+    resource = Resource.from_contents(spec_document(), default_specification=DRAFT202012)
+    registry = Registry().with_resource("urn:images", resource)
+    return Draft202012Validator({"$ref": f"urn:images#/components/schemas/{name}"}, registry=registry)

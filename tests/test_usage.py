@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import json
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import LEGACY
+from helpers import LEGACY, spec_document, spec_validator
 from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
 from images_emulator.contract.catalog import GPT_IMAGE_OUTPUT_TOKENS, ModelSpec
 from images_emulator.contract.tokenizer import count_tokens
 from images_emulator.contract.usage import _round_div, image_usage, input_image_tokens, output_image_tokens
-
-SPEC_RELATIVE = Path("shared") / "spec" / "images-openapi.json"
-SPEC_URN = "urn:images"
 
 MODELS = LEGACY.models
 USAGE_MODELS = [spec for spec in MODELS.values() if spec.usage]
@@ -29,34 +21,12 @@ CELLS = sorted(GPT_IMAGE_OUTPUT_TOKENS)
 PROMPT = "A watercolor fox in a snowy forest"
 
 
-def find_spec_path() -> Path | None:
-    """The shared OpenAPI subset: the nearest `shared/spec/images-openapi.json` up from this file."""
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / SPEC_RELATIVE
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-@cache
-def _spec_document() -> dict[str, Any]:
-    path = find_spec_path()
-    if path is None:
-        pytest.skip(f"no {SPEC_RELATIVE} found in any parent of {Path(__file__).resolve().parent}")
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
 def schema_validator(name: str) -> Draft202012Validator:
-    """A validator for `#/components/schemas/<name>` of the shared OpenAPI subset (contract §13)."""
-    document = _spec_document()
-    registry = Registry().with_resource(
-        SPEC_URN, Resource.from_contents(document, default_specification=DRAFT202012)
-    )
-    return Draft202012Validator({"$ref": f"{SPEC_URN}#/components/schemas/{name}"}, registry=registry)
+    return spec_validator(name)
 
 
 def schema_properties(name: str) -> set[str]:
-    return set(_spec_document()["components"]["schemas"][name]["properties"])
+    return set(spec_document()["components"]["schemas"][name]["properties"])
 
 
 def _ids(spec: ModelSpec) -> str:
@@ -327,12 +297,10 @@ def test_input_image_tokens_rejects_bad_input(width: int, height: int, fidelity:
 # ---------------------------------------------------------------- official schema (§7, §13)
 
 
-def test_find_spec_path_walks_parents() -> None:
-    path = find_spec_path()
-    if path is None:
-        pytest.skip(f"no {SPEC_RELATIVE} found above {Path(__file__).resolve().parent}")
-    assert path.name == "images-openapi.json"
-    assert Path(__file__).resolve().is_relative_to(path.parents[2])
+def test_the_vendored_spec_is_the_official_images_subset() -> None:
+    document = spec_document()
+    assert document["info"]["version"] == "2.3.0"
+    assert set(document["paths"]) == {"/images/generations", "/images/edits", "/images/variations"}
 
 
 def test_schema_validator_rejects_bad_usage() -> None:

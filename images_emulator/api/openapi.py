@@ -442,7 +442,7 @@ VARIATION_FILE_TYPES = {
 HARNESS_NOTE = (
     "\n\nTest harness: the header `X-Emulator-Fault: KIND[; option=value]` injects a fault, "
     "`X-Emulator-Latency-Ms` simulates generation time and `X-Emulator-Session` tags the request "
-    "(see docs/recipes.md)."
+    "(see docs/harness.md)."
 )
 
 

@@ -61,7 +61,6 @@ class Job:
     stream: bool = False
     partial_images: int = 0
     input_fidelity: str = "low"
-    user: str | None = None
     # The effective safety identifier: a non-empty `safety_identifier`, else a non-empty `user`.
     safety_identifier: str | None = None
     complexity: str | None = None  # as sent (None: the model's default)

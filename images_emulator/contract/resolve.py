@@ -129,7 +129,6 @@ def build_job(
         stream=values.get("stream", False),
         partial_images=values.get("partial_images", 0),
         input_fidelity=values.get("input_fidelity", "low"),
-        user=values.get("user"),
         safety_identifier=safety_identifier(values),
         complexity=values.get("complexity"),
         frame_count=values.get("frame_count", GIF_DEFAULT_FRAMES) if gif else 1,
