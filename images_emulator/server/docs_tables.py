@@ -1,12 +1,15 @@
-"""README tables generated from the catalog and the settings.
+"""The tables of docs/reference.md, generated from the catalog and the settings.
 
-`python -m images_emulator.server.docs_tables --write README.md` rewrites them between their markers; a test
-checks README.md is up to date, so the docs cannot drift from the code.
+`python -m images_emulator.server.docs_tables --write docs/reference.md` rewrites every block between
+`<!-- catalog-table:start -->` / `<!-- catalog-table:end -->` and `<!-- settings-table:start -->` /
+`<!-- settings-table:end -->` in that file; without `--write` it prints both tables. tests/test_docs.py
+checks docs/reference.md is up to date, so the docs cannot drift from the code.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -51,9 +54,14 @@ COLUMNS: tuple[tuple[str, Callable[[ModelSpec], str]], ...] = (
 )
 
 
+def _cell(text: str) -> str:
+    """`text` safe in a table cell: `|` escaped, and `<word>` shown as text rather than read as HTML."""
+    return re.sub(r"<(?=[A-Za-z/!?])", "&lt;", text.replace("|", "\\|"))
+
+
 def _table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(_cell(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
@@ -72,20 +80,28 @@ def settings_table() -> str:
 TABLES: dict[str, Callable[[], str]] = {"catalog-table": catalog_table, "settings-table": settings_table}
 
 
+def _filled(match: re.Match[str], table: str) -> str:
+    return match.group(1) + table + "\n" + match.group(2)
+
+
 def rewrite(text: str) -> str:
     """`text` with every `<!-- NAME:start -->…<!-- NAME:end -->` block regenerated."""
     for name, make in TABLES.items():
         pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.DOTALL)
-        text = pattern.sub(lambda m, make=make: m.group(1) + make() + "\n" + m.group(2), text)
+        text = pattern.sub(functools.partial(_filled, table=make()), text)
     return text
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--write", type=Path, help="rewrite the tables in this markdown file")
+    parser.add_argument("--write", type=Path, metavar="FILE", help="rewrite the tables in this markdown file")
     args = parser.parse_args()
     if args.write:
-        args.write.write_text(rewrite(args.write.read_text()))
+        text = args.write.read_text()
+        missing = [name for name in TABLES if f"<!-- {name}:start -->" not in text]
+        if missing:
+            parser.error(f"{args.write} has no <!-- {missing[0]}:start --> marker")
+        args.write.write_text(rewrite(text))
     else:
         print(catalog_table() + "\n\n" + settings_table())
 
