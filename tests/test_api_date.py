@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
 from datetime import UTC, date, datetime
@@ -10,8 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from helpers import TODAY, assert_error
-from PIL import Image
+from helpers import TODAY, assert_error, png
 
 from images_emulator.contract.catalog import CATALOG_DATE, MODELS, catalog_as_of
 from images_emulator.server.app import create_app
@@ -30,12 +28,6 @@ def client(api_date: str, **settings: Any) -> TestClient:
 def today() -> Any:
     with client(TODAY) as api:
         yield api
-
-
-def png(size: tuple[int, int] = (64, 64), mode: str = "RGBA") -> bytes:
-    buf = io.BytesIO()
-    Image.new(mode, size, (10, 200, 30, 255) if mode == "RGBA" else (10, 200, 30)).save(buf, "PNG")
-    return buf.getvalue()
 
 
 # --- the date setting ---------------------------------------------------------------------------------

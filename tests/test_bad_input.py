@@ -8,11 +8,8 @@ body deadlines are 1 s (`--header-timeout-seconds`, `--body-timeout-seconds`).
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import socket
-import struct
 import time
 import zlib
 from collections.abc import Iterator
@@ -22,7 +19,7 @@ from typing import Any
 import httpx2
 import pytest
 from conftest import API_KEY
-from helpers import LEGACY
+from helpers import LEGACY, data_url, encode, png, png_declaring
 from PIL import Image
 
 from images_emulator.contract.params import EDIT_PARAMS, GENERATION_PARAMS, JSON_EDIT_PARAMS, VARIATION_PARAMS, Param
@@ -42,25 +39,8 @@ DALLE2 = {"model": "dall-e-2", "size": "256x256", "response_format": "b64_json"}
 # --- images -----------------------------------------------------------------------------------------------
 
 
-def encode_png(img: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    img.save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-PNG = encode_png(Image.new("RGBA", (64, 64), (200, 60, 40, 255)))  # square RGBA: valid for every model
-DATA_URL = "data:image/png;base64," + base64.b64encode(PNG).decode()
-
-
-def png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-def png_declaring(width: int, height: int, idat: bytes | None = None) -> bytes:
-    """A PNG whose header claims `width` x `height`, with little or no real pixel data."""
-    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
-    data = zlib.compress(b"\x00" * 64) if idat is None else idat
-    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", data) + png_chunk(b"IEND", b"")
+PNG = png()  # square RGBA: valid for every model
+DATA_URL = data_url(PNG)
 
 
 BAD_FILES = {
@@ -123,11 +103,6 @@ def test_json_that_is_not_an_object_is_a_400(http: httpx2.Client, path: str, bod
     assert_refused(post_json_text(http, path, body))
 
 
-def test_json_nested_deeper_than_the_parser_allows_is_a_400(http: httpx2.Client) -> None:
-    assert_refused(post_json_text(http, GENERATIONS, b'{"prompt": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"))
-    assert_refused(post_json_text(http, GENERATIONS, b"[" * 100_000))
-
-
 def test_json_nested_within_the_parser_limit_is_a_400_and_journaled(http: httpx2.Client) -> None:
     assert_refused(post_json_text(http, GENERATIONS, b'{"prompt": ' + b"[" * 500 + b"]" * 500 + b"}"))
     assert http.get("/__emulator/requests", params={"session": SESSION}).status_code == 200
@@ -138,14 +113,6 @@ def test_json_nested_within_the_parser_limit_is_a_400_and_journaled(http: httpx2
 def test_unsupported_content_types_are_a_400(http: httpx2.Client, path: str, content_type: str) -> None:
     response = http.post(path, content=b'{"prompt": "a cat"}', headers={"content-type": content_type})
     assert_refused(response, code="invalid_content_type")
-
-
-def test_a_compressed_body_is_refused_not_guessed(http: httpx2.Client) -> None:
-    body = zlib.compress(b'{"prompt": "a cat"}')
-    response = http.post(
-        GENERATIONS, content=body, headers={"content-type": "application/json", "content-encoding": "deflate"}
-    )
-    assert_refused(response)
 
 
 @pytest.mark.parametrize(
@@ -164,14 +131,99 @@ def test_empty_and_truncated_multipart_bodies_are_a_400(http: httpx2.Client, pat
     assert_refused(post_json_text(http, path, body, "multipart/form-data; boundary=b"))
 
 
-@pytest.mark.parametrize("path", [EDITS, VARIATIONS])
-def test_multipart_without_a_boundary_is_a_400(http: httpx2.Client, path: str) -> None:
-    assert_refused(post_json_text(http, path, b"--b--\r\n", "multipart/form-data"))
+# --- one request each, refused in the envelope ----------------------------------------------------------------
+
+JSON = {"content-type": "application/json"}
 
 
-def test_more_than_a_hundred_form_fields_is_a_400(http: httpx2.Client) -> None:
-    fields = {f"field{i}": "x" for i in range(150)}
-    assert_refused(http.post(EDITS, data=fields, files={"image": ("a.png", PNG, "image/png")}))
+def refused(
+    path: str, *, id: str, status: int = 400, code: str | None = None, param: Any = ..., **request: Any
+) -> Any:
+    """A row of REFUSED: `http.post(path, **request)` gets a 4xx envelope with this status (and code/param)."""
+    return pytest.param(path, request, {"status": status, "code": code, "param": param}, id=id)
+
+
+REFUSED = [
+    refused(
+        GENERATIONS,
+        content=b'{"prompt": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        headers=JSON,
+        id="json-nested-deeper-than-the-parser-allows",
+    ),
+    refused(GENERATIONS, content=b"[" * 100_000, headers=JSON, id="a-bare-array-nested-deeper-than-the-parser-allows"),
+    refused(
+        GENERATIONS,
+        content=zlib.compress(b'{"prompt": "a cat"}'),
+        headers={**JSON, "content-encoding": "deflate"},
+        id="a-compressed-body-is-refused-not-guessed",
+    ),
+    refused(
+        GENERATIONS,
+        content=rb'{"prompt": "a", "model": "\ud800\u0000"}',
+        headers=JSON,
+        status=404,
+        id="odd-text-in-a-model-name-is-a-404",
+    ),
+    *[
+        refused(
+            path,
+            content=b"--b--\r\n",
+            headers={"content-type": "multipart/form-data"},
+            id=f"{noun}-multipart-without-a-boundary",
+        )
+        for noun, path in (("edits", EDITS), ("variations", VARIATIONS))
+    ],
+    refused(
+        EDITS,
+        data={f"field{i}": "x" for i in range(150)},
+        files={"image": ("a.png", PNG, "image/png")},
+        id="more-than-a-hundred-form-fields",
+    ),
+    refused(
+        EDITS,
+        files={"image": (None, "not a file"), "prompt": (None, "a cat")},
+        code="invalid_type",
+        param="image",
+        id="edits-an-image-sent-as-a-text-field-is-an-invalid-type",
+    ),
+    refused(
+        VARIATIONS,
+        files={"image": (None, "x")},
+        code="invalid_type",
+        param="image",
+        id="variations-an-image-sent-as-a-text-field-is-an-invalid-type",
+    ),
+    refused(
+        EDITS,
+        data={"prompt": "ü" * 40_000},
+        files={"image": ("a.png", PNG, "image/png")},
+        code="string_above_max_length",
+        param="prompt",
+        id="a-40000-character-edit-prompt",
+    ),
+    refused(
+        EDITS,
+        data={"prompt": "add a hat"},
+        files=[("image[]", (f"{i}.png", PNG, "image/png")) for i in range(17)],
+        code="array_above_max_length",
+        param="image",
+        id="17-form-images",
+    ),
+    refused(
+        EDITS,
+        json={"prompt": "a", "images": [{"image_url": DATA_URL}] * 17},
+        code="array_above_max_length",
+        param="images",
+        id="17-json-images",
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "sent", "expected"), REFUSED)
+def test_a_malformed_or_oversized_request_is_refused_in_the_envelope(
+    http: httpx2.Client, path: str, sent: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    assert_refused(http.post(path, **sent), **expected)
 
 
 # --- wrong types for every field of every endpoint (from validation.py's Param tables) ------------------------
@@ -236,12 +288,6 @@ def test_a_wrong_type_for_any_field_is_an_invalid_type_400(
     assert_refused(response, code="invalid_type", param=name)
 
 
-@pytest.mark.parametrize("path", [EDITS, VARIATIONS])
-def test_an_image_sent_as_a_text_field_is_an_invalid_type_400(http: httpx2.Client, path: str) -> None:
-    files = {"image": (None, "not a file"), "prompt": (None, "a cat")} if path == EDITS else {"image": (None, "x")}
-    assert_refused(http.post(path, files=files), code="invalid_type", param="image")
-
-
 # --- unusual text: lone surrogates, NUL, RTL, emoji, very long ------------------------------------------------
 
 ODD_PROMPTS = {
@@ -288,10 +334,6 @@ def test_odd_text_in_refused_values_is_echoed_in_a_valid_envelope(http: httpx2.C
     assert_refused(post_json_text(http, GENERATIONS, body))
 
 
-def test_odd_text_in_a_model_name_is_a_404(http: httpx2.Client) -> None:
-    assert_refused(post_json_text(http, GENERATIONS, rb'{"prompt": "a", "model": "\ud800\u0000"}'), 404)
-
-
 def test_the_journal_renders_whatever_was_sent(http: httpx2.Client) -> None:
     post_json_text(http, GENERATIONS, rb'{"prompt": "\ud800", "n": NaN, "quality": 1e400}')
     response = http.get("/__emulator/requests", params={"session": SESSION})
@@ -305,11 +347,6 @@ def test_a_40000_character_prompt_is_a_400(http: httpx2.Client, model: str, limi
     response = http.post(GENERATIONS, json={"model": model, "prompt": "a fox " * 6666 + "abcd"})
     assert_refused(response, code="string_above_max_length", param="prompt")
     assert f"maximum length {limit}, but got a string with length 40000" in response.json()["error"]["message"]
-
-
-def test_a_40000_character_edit_prompt_is_a_400(http: httpx2.Client) -> None:
-    response = form_edit(http, {"image": ("a.png", PNG, "image/png")}, prompt="ü" * 40_000)
-    assert_refused(response, code="string_above_max_length", param="prompt")
 
 
 def test_a_prompt_at_the_limit_works(http: httpx2.Client) -> None:
@@ -339,7 +376,7 @@ def test_bad_image_files_are_a_400_as_a_mask(http: httpx2.Client, data: bytes) -
 
 @pytest.mark.parametrize("data", BAD_FILES.values(), ids=BAD_FILES.keys())
 def test_bad_images_are_a_400_as_data_urls(http: httpx2.Client, data: bytes) -> None:
-    url = "data:image/png;base64," + base64.b64encode(data).decode()
+    url = data_url(data)
     assert_refused(http.post(EDITS, json={"prompt": "a", "images": [{"image_url": url}]}))
 
 
@@ -360,7 +397,7 @@ def test_malformed_data_urls_are_a_400(http: httpx2.Client, url: str) -> None:
 
 def test_a_real_decompression_bomb_is_decoded_within_bounds(http: httpx2.Client) -> None:
     """7000x7000 zeros: 47 KB on the wire, 49 M pixels decoded (under the 50 M cap): it works."""
-    bomb = encode_png(Image.new("L", (7000, 7000)))
+    bomb = encode(Image.new("L", (7000, 7000)))
     assert len(bomb) < 100_000
     response = form_edit(http, {"image": ("bomb.png", bomb, "image/png")}, **GPT)
     assert response.status_code == 200, response.text[:300]
@@ -378,13 +415,6 @@ def test_a_body_over_the_size_limit_is_a_413(http: httpx2.Client) -> None:
     assert_refused(form_edit(http, {"image": ("huge.png", huge, "image/png")}), 413, code="request_too_large")
     body = b'{"prompt": "' + b"a" * len(huge) + b'"}'
     assert_refused(post_json_text(http, GENERATIONS, body), 413, code="request_too_large")
-
-
-def test_17_images_are_a_400(http: httpx2.Client) -> None:
-    files = [("image[]", (f"{i}.png", PNG, "image/png")) for i in range(17)]
-    assert_refused(form_edit(http, files), code="array_above_max_length", param="image")
-    response = http.post(EDITS, json={"prompt": "a", "images": [{"image_url": DATA_URL}] * 17})
-    assert_refused(response, code="array_above_max_length", param="images")
 
 
 def test_16_images_work(http: httpx2.Client) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import io
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import openai
 import pytest
+from helpers import decoded, encode
 from PIL import Image
 
 from images_emulator.harness.fixtures import FixturesError, load_fixtures
@@ -34,10 +34,6 @@ def client(emulator: ImagesEmulator) -> openai.OpenAI:
     return emulator.session().client(max_retries=0)
 
 
-def decode(b64: str) -> Image.Image:
-    return Image.open(io.BytesIO(base64.b64decode(b64)))
-
-
 def test_repo_fixtures_load() -> None:
     rules = load_fixtures(REPO_FIXTURES).rules
     assert [(r.image_name, r.error) for r in rules] == [
@@ -52,7 +48,7 @@ def test_repo_fixtures_load() -> None:
 
 def test_matching_prompt_serves_the_image_at_the_requested_size(client: openai.OpenAI) -> None:
     result = client.images.generate(model="gpt-image-1", prompt="A Cat on a mat", size="1536x1024", quality="low")
-    img = decode(result.data[0].b64_json)
+    img = decoded(result.data[0].b64_json)
     assert (img.format, img.size) == ("PNG", (1536, 1024))
     assert img.convert("RGB").getpixel((768, 40)) == CAT_ORANGE  # cover-crop keeps the centre band
     assert result.usage is not None and result.usage.output_tokens == 400  # usage is unchanged
@@ -60,21 +56,21 @@ def test_matching_prompt_serves_the_image_at_the_requested_size(client: openai.O
 
 def test_image_is_encoded_in_the_requested_format(client: openai.OpenAI) -> None:
     result = client.images.generate(model="gpt-image-1", prompt="cats", output_format="jpeg", n=2)
-    images = [decode(item.b64_json) for item in result.data]
+    images = [decoded(item.b64_json) for item in result.data]
     assert [(i.format, i.size) for i in images] == [("JPEG", (1024, 1024))] * 2
 
 
 def test_transparent_background_keeps_alpha_and_opaque_flattens_on_white(client: openai.OpenAI) -> None:
     clear = client.images.generate(model="gpt-image-1", prompt="a logo", background="transparent", output_format="webp")
     solid = client.images.generate(model="gpt-image-1", prompt="a logo", quality="low")
-    assert decode(clear.data[0].b64_json).getpixel((2, 2)) == (0, 0, 0, 0)
-    assert decode(solid.data[0].b64_json).convert("RGB").getpixel((2, 2)) == (255, 255, 255)
+    assert decoded(clear.data[0].b64_json).getpixel((2, 2)) == (0, 0, 0, 0)
+    assert decoded(solid.data[0].b64_json).convert("RGB").getpixel((2, 2)) == (255, 255, 255)
 
 
 def test_model_and_path_restrict_a_rule(client: openai.OpenAI) -> None:
     # the sunset rule is for dall-e-3 only: gpt-image-1 gets a normal render
     result = client.images.generate(model="gpt-image-1", prompt="a sunset", quality="low")
-    assert decode(result.data[0].b64_json).convert("RGB").getpixel((512, 1000)) != SEA_BLUE
+    assert decoded(result.data[0].b64_json).convert("RGB").getpixel((512, 1000)) != SEA_BLUE
 
 
 def test_dalle3_revised_prompt_and_url_come_from_the_fixture(emulator: ImagesEmulator, client: openai.OpenAI) -> None:
@@ -88,13 +84,11 @@ def test_dalle3_revised_prompt_and_url_come_from_the_fixture(emulator: ImagesEmu
 
 
 def test_edits_use_fixtures_and_path_restricts_a_rule(client: openai.OpenAI) -> None:
-    upload = io.BytesIO()
-    Image.new("RGB", (64, 64), (0, 128, 0)).save(upload, "PNG")
-    photo = ("photo.png", upload.getvalue(), "image/png")
+    photo = ("photo.png", encode(Image.new("RGB", (64, 64), (0, 128, 0))), "image/png")
     cat = client.images.edit(model="gpt-image-1", image=photo, prompt="make it a cat", quality="low")
-    assert decode(cat.data[0].b64_json).convert("RGB").getpixel((512, 40)) == CAT_ORANGE
+    assert decoded(cat.data[0].b64_json).convert("RGB").getpixel((512, 40)) == CAT_ORANGE
     logo = client.images.edit(model="gpt-image-1", image=photo, prompt="a logo", quality="low")
-    assert decode(logo.data[0].b64_json).convert("RGB").getpixel((2, 2)) != (255, 255, 255)  # generations only
+    assert decoded(logo.data[0].b64_json).convert("RGB").getpixel((2, 2)) != (255, 255, 255)  # generations only
 
 
 def test_error_rule_answers_the_fault(client: openai.OpenAI) -> None:
@@ -107,7 +101,7 @@ def test_error_rule_answers_the_fault(client: openai.OpenAI) -> None:
 
 def test_unmatched_prompt_is_rendered_as_usual(client: openai.OpenAI) -> None:
     result = client.images.generate(model="gpt-image-1", prompt="a dog", quality="low")
-    assert decode(result.data[0].b64_json).convert("RGB").getpixel((512, 40)) != CAT_ORANGE
+    assert decoded(result.data[0].b64_json).convert("RGB").getpixel((512, 40)) != CAT_ORANGE
 
 
 def test_streamed_completed_image_is_the_fixture(client: openai.OpenAI) -> None:

@@ -28,14 +28,13 @@ A longer hunt: `EMULATOR_FUZZ_EXAMPLES=400 EMULATOR_FUZZ_SEED=7 python -m pytest
 
 from __future__ import annotations
 
-import base64
-import io
 import itertools
 import json
 import os
 from typing import Any
 
 import schemathesis
+from helpers import data_url, encode
 from PIL import Image
 from schemathesis.config import SchemathesisConfig
 
@@ -67,16 +66,15 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", APP, config=CONFIG)
 
 
 def _png() -> bytes:
-    """A 64x64 RGBA PNG with a transparent half: a valid input for every edit model and for variations."""
+    """A 64x64 RGBA PNG with a transparent half: a valid input for every edit model and for variations
+    (kept here: helpers.png() pictures are fully opaque, and the transparent half also makes it a valid markup)."""
     img = Image.new("RGBA", (64, 64), (200, 60, 40, 255))
     img.paste((0, 0, 0, 0), (0, 0, 64, 32))
-    buffer = io.BytesIO()
-    img.save(buffer, "PNG")
-    return buffer.getvalue()
+    return encode(img)
 
 
 PNG = _png()
-DATA_URL = "data:image/png;base64," + base64.b64encode(PNG).decode()
+DATA_URL = data_url(PNG)
 TOKEN = APP.state.runtime.signer.token(
     RenderSpec("dall-e-2", "a fuzzed fox", 256, 256, "standard", "opaque", "png", 100)
 )

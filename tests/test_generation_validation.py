@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import io
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from helpers import LEGACY, assert_error
+from helpers import LEGACY, assert_error, decoded, refusal
 from PIL import Image
 
 from images_emulator.contract.catalog import ModelSpec
@@ -27,14 +25,138 @@ def post(api: TestClient, body: Any, **kwargs: Any) -> Any:
     return api.post("/v1/images/generations", json=body, **kwargs)
 
 
-
 def decode_first(response: Any) -> Image.Image:
-    item = response.json()["data"][0]
-    return Image.open(io.BytesIO(base64.b64decode(item["b64_json"])))
+    return decoded(response.json()["data"][0]["b64_json"])
 
 
 def concrete_sizes(spec: ModelSpec) -> list[str]:
     return [s for s in spec.sizes if s != "auto"]
+
+
+# --- one request, one exact refusal ------------------------------------------------------------------------
+
+REFUSALS = [
+    # --- sizes, qualities and n, in OpenAI's wording
+    refusal(
+        {"model": "gpt-image-1", "prompt": "x", "size": "512x512"},
+        id="gpt-size-error-matches-openai-wording",
+        message="Invalid value: '512x512'. Supported values are: '1024x1024', '1024x1536', '1536x1024', and 'auto'.",
+        param="size",
+        code="invalid_value",
+    ),
+    refusal(
+        {"model": "dall-e-2", "prompt": "x", "size": "1536x1024"},
+        id="dall-e-2-size-error-matches-openai-wording",
+        message="Invalid value: '1536x1024'. Supported values are: '256x256', '512x512', and '1024x1024'.",
+        param="size",
+        code="invalid_value",
+    ),
+    refusal(
+        {"model": "dall-e-3", "prompt": "x", "quality": "high"},
+        id="dall-e-3-quality-error-lists-standard-and-hd",
+        message="Invalid value: 'high'. Supported values are: 'standard' and 'hd'.",
+        param="quality",
+        code="invalid_value",
+    ),
+    refusal(
+        {"model": "dall-e-3", "prompt": "x", "n": 2},
+        id="dall-e-3-refuses-n-greater-than-1",
+        message="Invalid 'n': integer above maximum value. Expected a value <= 1, but got 2 instead.",
+        param="n",
+        code="integer_above_max_value",
+    ),
+    *[
+        row
+        for model in ("dall-e-2", "gpt-image-1")
+        for row in (
+            refusal(
+                {"model": model, "prompt": "x", "n": 11},
+                id=f"{model}-n-above-10",
+                message="Invalid 'n': integer above maximum value. Expected a value <= 10, but got 11 instead.",
+                param="n",
+                code="integer_above_max_value",
+            ),
+            refusal(
+                {"model": model, "prompt": "x", "n": 0},
+                id=f"{model}-n-below-1",
+                message="Invalid 'n': integer below minimum value. Expected a value >= 1, but got 0 instead.",
+                param="n",
+                code="integer_below_min_value",
+            ),
+        )
+    ],
+    # --- the prompt
+    refusal(
+        {"prompt": ""},
+        id="an-empty-prompt",
+        message="Invalid 'prompt': empty string. Expected a string with minimum length 1, "
+        "but got an empty string instead.",
+        param="prompt",
+        code="empty_string",
+    ),
+    refusal(
+        {"model": "gpt-image-1"},
+        id="a-missing-prompt",
+        message="Missing required parameter: 'prompt'.",
+        param="prompt",
+        code="missing_required_parameter",
+    ),
+    # --- unknown keys and models
+    refusal(
+        {"prompt": "", "n": 99, "colour": "red"},
+        id="an-unknown-top-level-key-is-refused-first",
+        message="Unknown parameter: 'colour'.",
+        param="colour",
+        code="unknown_parameter",
+    ),
+    refusal(
+        {"model": "dall-e-9", "prompt": "x"},
+        id="an-unknown-model-is-404-model-not-found",
+        status=404,
+        message="The model `dall-e-9` does not exist or you do not have access to it.",
+        param="model",
+        code="model_not_found",
+    ),
+    # --- output options that do not go together
+    refusal(
+        {"model": "gpt-image-1", "prompt": "x", "output_compression": 50},
+        id="png-output-with-a-compression-below-100",
+        message="Compression less than 100 is not supported for PNG output format",
+        param=None,
+        code="invalid_png_output_compression",
+        type="image_generation_user_error",
+    ),
+    refusal(
+        {"model": "gpt-image-1", "prompt": "x", "background": "transparent", "output_format": "jpeg"},
+        id="a-transparent-background-with-jpeg",
+        message="Transparent background is not supported for output_format 'jpeg'. "
+        "Set output_format to be png or webp when background is 'transparent'.",
+        param="background",
+        code="invalid_value",
+    ),
+    refusal(
+        {"model": "gpt-image-1", "prompt": "x", "output_format": "jpeg", "output_compression": 101},
+        id="output_compression-above-100",
+        message="Invalid 'output_compression': integer above maximum value. Expected a value <= 100, "
+        "but got 101 instead.",
+        param="output_compression",
+        code="integer_above_max_value",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), REFUSALS)
+def test_a_refused_generation_gets_openai_exact_error(
+    api: TestClient, body: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    assert_error(post(api, body), **expected)
+
+
+def test_a_whitespace_prompt_is_accepted(api: TestClient) -> None:
+    assert post(api, {"prompt": "   ", "response_format": "b64_json"}).status_code == 200
+
+
+# --- every model x its values ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("model", ALL_IDS)
@@ -60,36 +182,6 @@ def test_size_not_supported_by_model_lists_supported_values(api: TestClient, mod
         400,
         message=f"Invalid value: '{refused}'. Supported values are: {quote_list(spec.sizes)}.",
         param="size",
-        code="invalid_value",
-    )
-
-
-def test_gpt_size_error_matches_openai_wording(api: TestClient) -> None:
-    assert_error(
-        post(api, {"model": "gpt-image-1", "prompt": "x", "size": "512x512"}),
-        400,
-        message="Invalid value: '512x512'. Supported values are: '1024x1024', '1024x1536', '1536x1024', and 'auto'.",
-        param="size",
-        code="invalid_value",
-    )
-
-
-def test_dalle2_size_error_matches_openai_wording(api: TestClient) -> None:
-    assert_error(
-        post(api, {"model": "dall-e-2", "prompt": "x", "size": "1536x1024"}),
-        400,
-        message="Invalid value: '1536x1024'. Supported values are: '256x256', '512x512', and '1024x1024'.",
-        param="size",
-        code="invalid_value",
-    )
-
-
-def test_dalle3_quality_error_lists_standard_and_hd(api: TestClient) -> None:
-    assert_error(
-        post(api, {"model": "dall-e-3", "prompt": "x", "quality": "high"}),
-        400,
-        message="Invalid value: 'high'. Supported values are: 'standard' and 'hd'.",
-        param="quality",
         code="invalid_value",
     )
 
@@ -159,44 +251,6 @@ def test_dalle_accepts_stream_false_and_partial_images_zero(api: TestClient, mod
     assert response.status_code == 200, response.text
 
 
-def test_unknown_top_level_key_is_refused_first(api: TestClient) -> None:
-    assert_error(
-        post(api, {"prompt": "", "n": 99, "colour": "red"}),
-        400,
-        message="Unknown parameter: 'colour'.",
-        param="colour",
-        code="unknown_parameter",
-    )
-
-
-def test_dalle3_rejects_n_greater_than_1(api: TestClient) -> None:
-    assert_error(
-        post(api, {"model": "dall-e-3", "prompt": "x", "n": 2}),
-        400,
-        message="Invalid 'n': integer above maximum value. Expected a value <= 1, but got 2 instead.",
-        param="n",
-        code="integer_above_max_value",
-    )
-
-
-@pytest.mark.parametrize("model", ["dall-e-2", "gpt-image-1"])
-def test_n_bounds(api: TestClient, model: str) -> None:
-    assert_error(
-        post(api, {"model": model, "prompt": "x", "n": 11}),
-        400,
-        message="Invalid 'n': integer above maximum value. Expected a value <= 10, but got 11 instead.",
-        param="n",
-        code="integer_above_max_value",
-    )
-    assert_error(
-        post(api, {"model": model, "prompt": "x", "n": 0}),
-        400,
-        message="Invalid 'n': integer below minimum value. Expected a value >= 1, but got 0 instead.",
-        param="n",
-        code="integer_below_min_value",
-    )
-
-
 def test_n_images_are_returned_and_differ(api: TestClient) -> None:
     response = post(api, {"model": "gpt-image-1-mini", "prompt": "a kite", "n": 3, "quality": "low"})
     data = response.json()["data"]
@@ -220,28 +274,6 @@ def test_prompt_length_limit_per_model(api: TestClient, model: str) -> None:
         ),
         param="prompt",
         code="string_above_max_length",
-    )
-
-
-def test_empty_prompt_is_refused_but_whitespace_is_accepted(api: TestClient) -> None:
-    assert_error(
-        post(api, {"prompt": ""}),
-        400,
-        message="Invalid 'prompt': empty string. Expected a string with minimum length 1, "
-        "but got an empty string instead.",
-        param="prompt",
-        code="empty_string",
-    )
-    assert post(api, {"prompt": "   ", "response_format": "b64_json"}).status_code == 200
-
-
-def test_missing_prompt(api: TestClient) -> None:
-    assert_error(
-        post(api, {"model": "gpt-image-1"}),
-        400,
-        message="Missing required parameter: 'prompt'.",
-        param="prompt",
-        code="missing_required_parameter",
     )
 
 
@@ -290,32 +322,7 @@ def test_gpt_enum_errors(api: TestClient, field: str, value: str, supported: str
     )
 
 
-def test_png_with_compression_below_100_is_refused(api: TestClient) -> None:
-    assert_error(
-        post(api, {"model": "gpt-image-1", "prompt": "x", "output_compression": 50}),
-        400,
-        message="Compression less than 100 is not supported for PNG output format",
-        param=None,
-        code="invalid_png_output_compression",
-        type="image_generation_user_error",
-    )
-
-
-def test_transparent_background_with_jpeg_is_refused(api: TestClient) -> None:
-    response = post(
-        api, {"model": "gpt-image-1", "prompt": "x", "background": "transparent", "output_format": "jpeg"}
-    )
-    assert response.status_code == 400
-    error = response.json()["error"]
-    assert "output_format to be png or webp" in error["message"]
-    assert error["param"] == "background"
-
-
-def test_output_compression_range(api: TestClient) -> None:
-    response = post(
-        api, {"model": "gpt-image-1", "prompt": "x", "output_format": "jpeg", "output_compression": 101}
-    )
-    assert response.json()["error"]["code"] == "integer_above_max_value"
+# --- defaults and bodies -----------------------------------------------------------------------------------
 
 
 def test_null_values_mean_omitted(api: TestClient) -> None:
@@ -344,16 +351,6 @@ def test_no_model_with_gpt_only_parameter_uses_gpt_image_model(api: TestClient) 
     body = post(api, {"prompt": "a cat", "output_format": "webp", "quality": "low"}).json()
     assert body["output_format"] == "webp"
     assert "usage" in body
-
-
-def test_unknown_model_is_404_model_not_found(api: TestClient) -> None:
-    assert_error(
-        post(api, {"model": "dall-e-9", "prompt": "x"}),
-        404,
-        message="The model `dall-e-9` does not exist or you do not have access to it.",
-        param="model",
-        code="model_not_found",
-    )
 
 
 def test_unparsable_json_gets_openai_message(api: TestClient) -> None:

@@ -7,16 +7,13 @@ validated against it only when they use one of those three sizes.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import io
 import time
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from helpers import LEGACY, assert_error
-from PIL import Image
+from helpers import LEGACY, assert_error, data_url, decoded, png
 
 from images_emulator.contract.resolve import resolve_background
 from images_emulator.contract.tokenizer import count_tokens
@@ -33,19 +30,9 @@ def generate(api: TestClient, **body: Any) -> Any:
     return api.post("/v1/images/generations", json={"model": "gpt-image-2", "prompt": PROMPT, **body})
 
 
-def png(size: tuple[int, int]) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, (30, 120, 200)).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
 def edit(api: TestClient, input_size: tuple[int, int] = (300, 300), **fields: Any) -> Any:
     data = {"model": "gpt-image-2", "prompt": "add a hat", "quality": "low", **{k: str(v) for k, v in fields.items()}}
-    return api.post("/v1/images/edits", files={"image": ("a.png", png(input_size), "image/png")}, data=data)
-
-
-def decoded_size(b64: str) -> tuple[int, int]:
-    return Image.open(io.BytesIO(base64.b64decode(b64))).size
+    return api.post("/v1/images/edits", files={"image": ("a.png", png(input_size, "RGB"), "image/png")}, data=data)
 
 
 def dims(size: str) -> tuple[int, int]:
@@ -87,7 +74,7 @@ def test_sizes_within_the_rule_are_rendered_and_reported(api: TestClient, model:
     assert time.perf_counter() - started < 5
     body = response.json()
     assert body["size"] == size
-    assert decoded_size(body["data"][0]["b64_json"]) == dims(size)
+    assert decoded(body["data"][0]["b64_json"]).size == dims(size)
     assert body["usage"]["output_tokens"] == SPEC.output_tokens_for("low", size)
 
 
@@ -264,7 +251,7 @@ def test_edit_auto_size_is_the_closest_standard_size(
 def test_edit_takes_any_size_within_the_rule(api: TestClient) -> None:
     body = edit(api, (640, 360), size="2048x1152").json()
     assert body["size"] == "2048x1152"
-    assert decoded_size(body["data"][0]["b64_json"]) == (2048, 1152)
+    assert decoded(body["data"][0]["b64_json"]).size == (2048, 1152)
     assert_error(
         edit(api, size="2048x512"),
         400,
@@ -275,7 +262,7 @@ def test_edit_takes_any_size_within_the_rule(api: TestClient) -> None:
 
 
 def test_json_edit_takes_the_same_rules(api: TestClient) -> None:
-    url = "data:image/png;base64," + base64.b64encode(png((300, 300))).decode()
+    url = data_url(png((300, 300), "RGB"))
     body = {"model": "gpt-image-2", "prompt": "x", "images": [{"image_url": url}], "quality": "low"}
     response = api.post("/v1/images/edits", json={**body, "size": "1536x512"})
     assert response.status_code == 200, response.text
@@ -284,9 +271,8 @@ def test_json_edit_takes_the_same_rules(api: TestClient) -> None:
 
 
 def test_not_a_variation_model(api: TestClient) -> None:
-    response = api.post(
-        "/v1/images/variations", files={"image": ("a.png", png((64, 64)), "image/png")}, data={"model": "gpt-image-2"}
-    )
+    image = ("a.png", png((64, 64), "RGB"), "image/png")
+    response = api.post("/v1/images/variations", files={"image": image}, data={"model": "gpt-image-2"})
     message = "Invalid value: 'gpt-image-2'. Value must be 'dall-e-2'."
     assert_error(response, 400, message=message, param="model", code="invalid_value")
 
@@ -306,7 +292,7 @@ def test_sdk_stream_at_an_open_size(openai_client: Any, spec_validator: Any) -> 
     ]
     for event in events:
         assert event["size"] == "2048x1152" and event["background"] == "opaque"
-        assert decoded_size(event["b64_json"]) == (2048, 1152)
+        assert decoded(event["b64_json"]).size == (2048, 1152)
     usage = events[-1]["usage"]
     spec_validator("ImagesUsage", usage)
     assert usage["output_tokens"] == SPEC.output_tokens_for("low", "2048x1152") + 2 * 100
@@ -315,7 +301,7 @@ def test_sdk_stream_at_an_open_size(openai_client: Any, spec_validator: Any) -> 
 @pytest.mark.parametrize("model", GPT2)
 def test_sdk_generate(openai_client: Any, spec_validator: Any, model: str) -> None:
     result = openai_client.images.generate(model=model, prompt=PROMPT, size="1024x1536", quality="high")
-    assert decoded_size(result.data[0].b64_json) == (1024, 1536)
+    assert decoded(result.data[0].b64_json).size == (1024, 1536)
     assert (result.size, result.quality, result.background, result.output_format) == (
         "1024x1536",
         "high",
@@ -330,4 +316,4 @@ def test_sdk_generate_open_size(openai_client: Any) -> None:
     # 2560x1440 is outside the spec's three-size enum: not schema-validated.
     result = openai_client.images.generate(model="gpt-image-2", prompt=PROMPT, size="2560x1440", quality="low")
     assert result.size == "2560x1440"
-    assert decoded_size(result.data[0].b64_json) == (2560, 1440)
+    assert decoded(result.data[0].b64_json).size == (2560, 1440)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
-import random
 from collections.abc import Iterator
 
 import httpx2
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image
+from helpers import png
 
 from images_emulator.contract.errors import mask_key
 from images_emulator.harness.body_capture import PEEK_LIMIT, STRING_LIMIT, BodyCapture, shorten
@@ -25,16 +23,6 @@ def emu(server: EmulatorProcess) -> Iterator[ImagesEmulator]:
     view = ImagesEmulator(url=server.base_url).session()
     yield view
     view.reset()
-
-
-def png(width: int, height: int, mode: str = "RGBA", noise: bool = False) -> bytes:
-    img = Image.new(mode, (width, height))
-    if noise:
-        rng = random.Random(1)
-        img = Image.frombytes(mode, (width, height), rng.randbytes(width * height * len(mode)))
-    buf = io.BytesIO()
-    img.save(buf, "PNG", compress_level=0 if noise else 6)
-    return buf.getvalue()
 
 
 def test_json_request_is_recorded(emu: ImagesEmulator) -> None:
@@ -67,13 +55,13 @@ def test_invalid_and_refused_requests_are_recorded_oldest_first(emu: ImagesEmula
 
 
 def test_multipart_fields_and_files_are_summarized(emu: ImagesEmulator) -> None:
-    image = png(64, 48)
-    big = png(300, 300, "RGB", noise=True)
+    image = png((64, 48))
+    big = png((300, 300), "RGB", noise=True)
     assert len(big) > PEEK_LIMIT
     files = [
         ("image[]", ("a.png", image, "image/png")),
         ("image[]", ("big.png", big, "image/png")),
-        ("mask", ("m.png", png(64, 48, "LA"), "image/png")),
+        ("mask", ("m.png", png((64, 48), "LA"), "image/png")),
     ]
     data = {"prompt": "add a hat", "model": "gpt-image-1", "n": "2"}
     httpx2.post(emu.base_url + "/images/edits", data=data, files=files, headers=AUTH, timeout=30)

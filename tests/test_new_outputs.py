@@ -11,7 +11,7 @@ from xml.dom import minidom
 
 import pytest
 from fastapi.testclient import TestClient
-from helpers import TODAY, assert_error, decoded, encode, picture, png
+from helpers import TODAY, assert_error, data_url, decoded, encode, picture, png
 from PIL import Image, ImageChops, ImageDraw
 
 from images_emulator.contract.catalog import MODELS
@@ -318,11 +318,8 @@ def test_a_markup_is_drawn_over_the_first_image(api: TestClient) -> None:
 
 
 def test_a_json_edit_takes_a_markup_data_url(api: TestClient) -> None:
-    def url(data: bytes) -> str:
-        return "data:image/png;base64," + base64.b64encode(data).decode()
-
-    body = {"model": MARKUP, "prompt": "circle it", "images": [{"image_url": url(png((128, 128)))}]}
-    assert ok(api.post(EDITS, json={**body, "markup": {"image_url": url(markup_png((128, 128)))}}))["data"]
+    body = {"model": MARKUP, "prompt": "circle it", "images": [{"image_url": data_url(png((128, 128)))}]}
+    assert ok(api.post(EDITS, json={**body, "markup": {"image_url": data_url(markup_png((128, 128)))}}))["data"]
 
 
 def test_a_markup_must_match_the_first_image_after_exif_orientation(api: TestClient) -> None:

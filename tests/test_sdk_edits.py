@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import io
 from pathlib import Path
 from typing import Any
@@ -10,23 +9,10 @@ from typing import Any
 import httpx2
 import openai
 import pytest
-from PIL import Image, ImageDraw
+from helpers import decoded, encode, mask_with_hole, picture
+from PIL import Image
 
 from images_emulator.contract.usage import input_image_tokens
-
-
-def picture(size: tuple[int, int], mode: str = "RGBA", seed: int = 0) -> Image.Image:
-    img = Image.new("RGB", size, (60 * seed % 255, 110, 210))
-    draw = ImageDraw.Draw(img)
-    w, h = size
-    draw.ellipse((w * 0.1, h * 0.2, w * 0.5, h * 0.6), fill=(250, 220, 30))
-    return img.convert(mode)
-
-
-def encode(img: Image.Image, fmt: str = "PNG") -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, fmt)
-    return buf.getvalue()
 
 
 @pytest.fixture
@@ -40,9 +26,7 @@ def files(tmp_path: Path) -> dict[str, Path]:
         "photo.png": encode(picture((256, 256), "RGB", 5)),
         "wide.png": encode(picture((300, 200), "RGBA", 6)),
     }
-    mask = Image.new("RGBA", (256, 256), (0, 0, 0, 255))
-    ImageDraw.Draw(mask).rectangle((64, 64, 191, 191), fill=(0, 0, 0, 0))
-    made["mask.png"] = encode(mask)
+    made["mask.png"] = mask_with_hole((256, 256), (64, 64, 191, 191))
     paths = {}
     for name, data in made.items():
         paths[name] = tmp_path / name
@@ -50,15 +34,11 @@ def files(tmp_path: Path) -> dict[str, Path]:
     return paths
 
 
-def size_of(b64: str) -> tuple[int, int]:
-    return Image.open(io.BytesIO(base64.b64decode(b64))).size
-
-
 def test_sdk_edit_single_file_object(openai_client: Any, files: dict[str, Path], spec_validator: Any) -> None:
     with open(files["soap.png"], "rb") as image:
         result = openai_client.images.edit(model="gpt-image-1", image=image, prompt="a gift bow", quality="low")
     spec_validator("ImagesResponse", result.model_dump(exclude_none=True))
-    assert size_of(result.data[0].b64_json) == (1024, 1024)
+    assert decoded(result.data[0].b64_json).size == (1024, 1024)
     assert result.usage.input_tokens_details.image_tokens == input_image_tokens(512, 512)
     assert result.usage.output_tokens == 272
 
@@ -79,7 +59,7 @@ def test_sdk_edit_path_likes_and_default_model(openai_client: Any, files: dict[s
         image=[files["towel.webp"], files["soap.png"]], prompt="a towel", quality="low", size="auto"
     )
     assert result.size == "1024x1536"  # the first input is portrait
-    assert size_of(result.data[0].b64_json) == (1024, 1536)
+    assert decoded(result.data[0].b64_json).size == (1024, 1536)
 
 
 def test_sdk_edit_tuples_with_content_types(openai_client: Any, files: dict[str, Path]) -> None:
@@ -97,7 +77,7 @@ def test_sdk_edit_tuples_with_content_types(openai_client: Any, files: dict[str,
         output_compression=70,
     )
     assert result.output_format == "jpeg"
-    assert Image.open(io.BytesIO(base64.b64decode(result.data[0].b64_json))).format == "JPEG"
+    assert decoded(result.data[0].b64_json).format == "JPEG"
     expected = input_image_tokens(512, 512, "high") + input_image_tokens(640, 480, "high")
     assert result.usage.input_tokens_details.image_tokens == expected
 
@@ -147,7 +127,7 @@ def test_sdk_dalle2_edit_rules(openai_client: Any, files: dict[str, Path]) -> No
     result = openai_client.images.edit(
         model="dall-e-2", image=files["room.png"], prompt="x", response_format="b64_json"
     )
-    assert size_of(result.data[0].b64_json) == (1024, 1024)
+    assert decoded(result.data[0].b64_json).size == (1024, 1024)
 
 
 def test_sdk_edit_with_dalle3_is_refused(openai_client: Any, files: dict[str, Path]) -> None:
@@ -167,7 +147,7 @@ async def test_sdk_async_edit(async_openai_client: Any, files: dict[str, Path]) 
     result = await async_openai_client.images.edit(
         model="gpt-image-1", image=[files["soap.png"]], prompt="async", quality="low"
     )
-    assert size_of(result.data[0].b64_json) == (1024, 1024)
+    assert decoded(result.data[0].b64_json).size == (1024, 1024)
 
 
 def test_sdk_edit_stream(openai_client: Any, files: dict[str, Path], spec_validator: Any) -> None:
@@ -209,7 +189,7 @@ def test_sdk_create_variation_b64_and_model_rule(openai_client: Any, files: dict
     result = openai_client.images.create_variation(
         image=files["room.png"], model="dall-e-2", response_format="b64_json", size="256x256"
     )
-    assert size_of(result.data[0].b64_json) == (256, 256)
+    assert decoded(result.data[0].b64_json).size == (256, 256)
     with pytest.raises(openai.BadRequestError) as caught:
         openai_client.images.create_variation(image=files["room.png"], model="gpt-image-1")
     assert caught.value.body == {

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import io
 from typing import Any
 
 import httpx2
 import openai
 import pytest
-from helpers import LEGACY
+from helpers import LEGACY, decoded
 from PIL import Image
 
 MODELS = LEGACY.models
@@ -18,16 +17,12 @@ MODELS = LEGACY.models
 GPT_MODELS = [name for name, spec in MODELS.items() if spec.is_gpt]
 
 
-def png_size(b64: str) -> tuple[int, int]:
-    return Image.open(io.BytesIO(base64.b64decode(b64))).size
-
-
 @pytest.mark.parametrize("model", GPT_MODELS)
 def test_sdk_generates_with_each_gpt_model(openai_client: Any, spec_validator: Any, model: str) -> None:
     result = openai_client.images.generate(
         model=model, prompt="a red fox in snow", size="1536x1024", quality="low"
     )
-    assert png_size(result.data[0].b64_json) == (1536, 1024)
+    assert decoded(result.data[0].b64_json).size == (1536, 1024)
     assert (result.size, result.quality, result.output_format, result.background) == (
         "1536x1024",
         "low",
@@ -62,7 +57,7 @@ def test_sdk_dalle2_b64_json(openai_client: Any, spec_validator: Any) -> None:
     result = openai_client.images.generate(
         model="dall-e-2", prompt="x", size="512x512", response_format="b64_json"
     )
-    assert png_size(result.data[0].b64_json) == (512, 512)
+    assert decoded(result.data[0].b64_json).size == (512, 512)
     spec_validator("ImagesResponse", result.model_dump(exclude_none=True))
 
 
@@ -128,7 +123,7 @@ async def test_async_sdk_generates(async_openai_client: Any) -> None:
         model="gpt-image-1", prompt="a portrait of a cat", output_format="webp", quality="low"
     )
     assert result.size == "1024x1536"  # size auto + "portrait" in the prompt
-    image = Image.open(io.BytesIO(base64.b64decode(result.data[0].b64_json)))
+    image = decoded(result.data[0].b64_json)
     assert image.format == "WEBP" and image.size == (1024, 1536)
 
 
@@ -142,6 +137,6 @@ def test_transparent_background_has_alpha(openai_client: Any) -> None:
     result = openai_client.images.generate(
         model="gpt-image-1", prompt="a sticker", background="transparent", quality="low"
     )
-    image = Image.open(io.BytesIO(base64.b64decode(result.data[0].b64_json)))
+    image = decoded(result.data[0].b64_json)
     assert result.background == "transparent"
     assert image.mode == "RGBA" and image.getextrema()[3][0] == 0

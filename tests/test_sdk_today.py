@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import base64
-import io
 from collections.abc import Iterator
 
 import openai
 import pytest
-from helpers import TODAY
+from helpers import TODAY, decoded, encode, png
 from PIL import Image
 
 from images_emulator.testing.process import EmulatorProcess
@@ -25,10 +24,6 @@ def server() -> Iterator[EmulatorProcess]:
 @pytest.fixture
 def client(server: EmulatorProcess) -> openai.OpenAI:
     return openai.OpenAI(base_url=server.base_url + "/v1", api_key=API_KEY, max_retries=0)
-
-
-def image_of(b64: str) -> Image.Image:
-    return Image.open(io.BytesIO(base64.b64decode(b64)))
 
 
 @pytest.mark.parametrize(
@@ -50,7 +45,7 @@ def test_every_new_model_generates_an_image_of_the_requested_size(
     assert result.size == size and result.quality == "low" and result.usage is not None
     assert result.data is not None and result.data[0].b64_json is not None
     width, height = (int(x) for x in size.split("x"))
-    assert image_of(result.data[0].b64_json).size == (width, height)
+    assert decoded(result.data[0].b64_json).size == (width, height)
 
 
 def test_xhigh_and_max_are_echoed_with_more_tokens_than_high(client: openai.OpenAI) -> None:
@@ -79,10 +74,8 @@ def test_a_generation_without_a_model_is_refused(client: openai.OpenAI) -> None:
 
 
 def test_variations_are_not_found(client: openai.OpenAI) -> None:
-    buf = io.BytesIO()
-    Image.new("RGBA", (64, 64)).save(buf, "PNG")
     with pytest.deprecated_call(), pytest.raises(openai.NotFoundError):  # the SDK itself marks it deprecated
-        client.images.create_variation(image=("a.png", buf.getvalue(), "image/png"))
+        client.images.create_variation(image=("a.png", png(), "image/png"))
 
 
 async def test_async_streaming_on_a_2_5_model(server: EmulatorProcess) -> None:
@@ -94,22 +87,20 @@ async def test_async_streaming_on_a_2_5_model(server: EmulatorProcess) -> None:
     assert [e.type for e in events] == ["image_generation.partial_image"] * 2 + ["image_generation.completed"]
     final = events[-1]
     assert final.quality == "xhigh" and final.size == "1536x864"
-    assert image_of(final.b64_json).size == (1536, 864)
+    assert decoded(final.b64_json).size == (1536, 864)
 
 
 def test_edit_with_a_2_5_model_and_a_transparent_background(client: openai.OpenAI) -> None:
-    buf = io.BytesIO()
-    Image.new("RGB", (640, 360), (200, 30, 30)).save(buf, "PNG")
     result = client.images.edit(
         model="gpt-image-2.5-sunburst",
-        image=[("photo.png", buf.getvalue(), "image/png")],
+        image=[("photo.png", png((640, 360), "RGB"), "image/png")],
         prompt="add a hat",
         background="transparent",
         size="auto",
     )
     assert result.background == "transparent" and result.usage is not None
     assert result.data is not None and result.data[0].b64_json is not None
-    assert image_of(result.data[0].b64_json).mode == "RGBA"
+    assert decoded(result.data[0].b64_json).mode == "RGBA"
 
 
 def test_an_animated_gif_through_the_sdk(client: openai.OpenAI) -> None:
@@ -117,7 +108,7 @@ def test_an_animated_gif_through_the_sdk(client: openai.OpenAI) -> None:
         model="gpt-image-2.6-flare", prompt="a fox", output_format="gif", frame_count=5, frame_duration_ms=90
     )
     assert result.output_format == "gif" and result.data is not None and result.data[0].b64_json is not None
-    gif = image_of(result.data[0].b64_json)
+    gif = decoded(result.data[0].b64_json)
     assert (gif.format, gif.n_frames, gif.info["duration"]) == ("GIF", 5, 90)
 
 
@@ -136,13 +127,11 @@ def test_an_svg_through_the_sdk_with_its_author_usage(client: openai.OpenAI) -> 
 
 
 def test_a_markup_edit_through_the_sdk(client: openai.OpenAI) -> None:
-    photo, sheet = io.BytesIO(), io.BytesIO()
-    Image.new("RGB", (320, 320), (30, 90, 200)).save(photo, "PNG")
-    Image.new("RGBA", (320, 320), (0, 0, 0, 0)).save(sheet, "PNG")
+    sheet = encode(Image.new("RGBA", (320, 320), (0, 0, 0, 0)))  # a blank (fully transparent) markup
     result = client.images.edit(
         model="gpt-image-2.5-flare",
-        image=("photo.png", photo.getvalue(), "image/png"),
-        markup=("markup.png", sheet.getvalue(), "image/png"),
+        image=("photo.png", png((320, 320), "RGB"), "image/png"),
+        markup=("markup.png", sheet, "image/png"),
         prompt="circle the sky",
         output_format="png",
     )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import io
 import itertools
 import json
 import threading
@@ -17,7 +15,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
-from helpers import LEGACY
+from helpers import LEGACY, decoded, encode
 from PIL import Image, ImageChops, ImageStat
 
 from images_emulator.api.request_body import read_json_object
@@ -40,12 +38,6 @@ COMPLETED_KEYS = PARTIAL_KEYS | {"usage"}
 PROMPT = "a harbour at dusk"
 
 
-def decode(b64: str) -> Image.Image:
-    image = Image.open(io.BytesIO(base64.b64decode(b64)))
-    image.load()
-    return image
-
-
 def difference(a: Image.Image, b: Image.Image) -> float:
     """Mean absolute per-channel difference (0..255)."""
     return sum(ImageStat.Stat(ImageChops.difference(a.convert("RGB"), b.convert("RGB"))).mean) / 3
@@ -62,7 +54,7 @@ def check_events(events: list[dict[str, Any]], partials: int, size: str, validat
     width, height = map(int, size.split("x"))
     for event in events:
         validate("ImageGenStreamEvent", event)
-        assert decode(event["b64_json"]).size == (width, height)
+        assert decoded(event["b64_json"]).size == (width, height)
         assert (event["size"], event["quality"], event["background"], event["output_format"]) == (
             size,
             "low",
@@ -147,7 +139,7 @@ def test_partials_are_progressively_sharper_versions_of_the_final(openai_client:
     stream = openai_client.images.generate(
         model="gpt-image-1", prompt="a lighthouse on a cliff", stream=True, partial_images=3, quality="low"
     )
-    images = [decode(event.b64_json) for event in stream]
+    images = [decoded(event.b64_json) for event in stream]
     final = images[-1]
     distances = [difference(image, final) for image in images[:-1]]
     assert distances == sorted(distances, reverse=True) and len(set(distances)) == 3
@@ -172,7 +164,7 @@ def test_partials_use_the_requested_format(openai_client: Any, output_format: st
     )
     events = list(stream)
     for event in events:
-        image = decode(event.b64_json)
+        image = decoded(event.b64_json)
         assert image.format == output_format.upper() and image.mode == mode
         assert (event.output_format, event.background) == (output_format, background)
     plain = openai_client.images.generate(
@@ -328,9 +320,7 @@ def fixture_png() -> bytes:
         "RGB",
         (ramp.rotate(90).resize((300, 200)), ramp.resize((300, 200)), Image.new("L", (300, 200), 128)),
     )
-    out = io.BytesIO()
-    picture.save(out, "PNG")
-    return out.getvalue()
+    return encode(picture)
 
 
 STREAM_ERROR = ApiError(500, "Injected stream failure.", type="server_error", code="stream_error")
@@ -422,7 +412,7 @@ def test_fixture_partials_are_pixelated_from_the_fixture(planned: ThreadServer) 
     )
     events = list(stream)
     assert [e.type for e in events] == ["image_generation.partial_image"] * 3 + ["image_generation.completed"]
-    images = [decode(event.b64_json) for event in events]
+    images = [decoded(event.b64_json) for event in events]
     assert {image.size for image in images} == {(1024, 1024)}  # the fixture, converted to the job's size
     assert {image.format for image in images} == {"WEBP"}
     distances = [difference(image, images[-1]) for image in images[:-1]]
