@@ -5,7 +5,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
-COPY emulator ./emulator
+COPY images_emulator ./images_emulator
 COPY fixtures ./fixtures
 RUN pip install . && useradd --create-home --uid 10001 emulator
 

@@ -65,7 +65,7 @@ def _upload_part(label: str, name: str, upload: UploadFile) -> FilePart:
         filename=upload.filename or "",
         content_type=_media_type(upload.content_type),
         size=upload.size,
-        source=lambda: upload.file,  # type: ignore[return-value]
+        source=lambda: upload.file,
     )
 
 

@@ -17,15 +17,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from images_emulator.contract.catalog import MODELS, OUTPUT_FORMATS, SVG_EFFORTS, Catalog, ModelSpec
-from images_emulator.contract.validation import (
-    EDIT_PARAMS,
-    GENERATION_PARAMS,
-    JSON_EDIT_PARAMS,
-    VARIATION_PARAMS,
-    Param,
-    edit_models,
-    variation_models,
-)
+from images_emulator.contract.params import EDIT_PARAMS, GENERATION_PARAMS, JSON_EDIT_PARAMS, VARIATION_PARAMS, Param
+from images_emulator.contract.validation import edit_models, variation_models
 from images_emulator.harness.fault_kinds import ERROR_KINDS, FAULT_KINDS, MAX_FAULT_SECONDS
 
 SECURITY_SCHEME = "ApiKeyAuth"
@@ -37,10 +30,10 @@ QUALITIES_ANSWERED = tuple(
 )
 
 DESCRIPTIONS = {
-    "prompt": "Text description of the image; the longest prompt is per model (see the README's model table).",
+    "prompt": "Text description of the image; the longest prompt is per model (see docs/reference.md).",
     "n": "Number of images.",
-    "quality": "Per model; see the README table. `auto` resolves to a concrete quality.",
-    "size": "Per model; see the README table.",
+    "quality": "Per model; see docs/reference.md. `auto` resolves to a concrete quality.",
+    "size": "Per model; see docs/reference.md.",
     "style": "Legacy style of the retired DALL·E models.",
     "response_format": "Legacy parameter of the retired DALL·E models (GPT image models always answer b64_json).",
     "output_format": "GPT image models only.",
@@ -69,7 +62,7 @@ def _unique(values: Iterable[str]) -> tuple[str, ...]:
 
 def _enum(values: Iterable[str]) -> Any:
     """`Literal[...]` of `values` (built at run time from the catalog)."""
-    return Literal[_unique(values)]  # type: ignore[valid-type]
+    return Literal[_unique(values)]
 
 
 def _takers(param: Param, specs: Sequence[ModelSpec], users: Sequence[ModelSpec]) -> str:

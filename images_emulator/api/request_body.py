@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Sequence
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -50,7 +50,7 @@ async def within(seconds: float | None, reading: Awaitable[T]) -> T:
         raise incomplete_body() from None
 
 
-async def limited_stream(request: Request, limit: int) -> AsyncIterator[bytes]:
+async def limited_stream(request: Request, limit: int) -> AsyncGenerator[bytes, None]:
     """The body's chunks, refusing (413) as soon as they add up past `limit` (or the declared length does)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:

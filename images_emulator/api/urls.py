@@ -68,4 +68,5 @@ class UrlSigner:
                 f"{self.ttl_seconds // 60} minutes after the request that returned them.",
                 code="url_expired",
             )
-        return document["spec"]
+        spec: dict[str, Any] = document["spec"]
+        return spec

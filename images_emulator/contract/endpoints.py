@@ -36,4 +36,4 @@ BY_NOUN = MappingProxyType({endpoint.noun: endpoint for endpoint in ENDPOINTS.va
 def endpoint_named(text: str) -> Endpoint | None:
     """The endpoint a user names: `/v1/images/edits`, `images/edits`, `/images/edits` or `edits` (None: none)."""
     name = text.strip().strip("/").removeprefix("v1/").removeprefix("images/")
-    return ENDPOINTS.get(name)  # type: ignore[call-overload]
+    return next((endpoint for endpoint in ENDPOINTS.values() if endpoint.name == name), None)

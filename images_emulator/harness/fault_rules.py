@@ -66,8 +66,10 @@ def parse_options(raw: Mapping[str, Any], *, text: bool = False) -> FaultOptions
     for key, value in raw.items():
         if value is None:
             continue
-        if key in ("retry_after", "hold_seconds"):
-            options = replace(options, **{key: _number(key, value, text=text)})
+        if key == "retry_after":
+            options = replace(options, retry_after=_number(key, value, text=text))
+        elif key == "hold_seconds":
+            options = replace(options, hold_seconds=_number(key, value, text=text))
         elif key == "should_retry":
             options = replace(options, should_retry=_flag(key, value, text=text))
         elif key == "error":

@@ -25,11 +25,11 @@ def inputs_digest(job: Job) -> str:
     digest = hashlib.sha256()
     for upload in job.inputs:
         digest.update(hashlib.sha256(upload.data).digest())
-    for role, upload in (("mask", job.mask), ("markup", job.markup)):
-        if upload is not None:
+    for tag, extra in ((b"", job.mask), (b"markup", job.markup)):
+        if extra is not None:
             # A markup is tagged so that it never digests like the same file sent as a mask (the
             # mask alone stays untagged: every earlier edit keeps its bytes).
-            digest.update((b"markup" if role == "markup" else b"") + hashlib.sha256(upload.data).digest())
+            digest.update(tag + hashlib.sha256(extra.data).digest())
     return digest.hexdigest()[:32]
 
 
@@ -69,10 +69,10 @@ def rendered(cache: ImageCache, job: Job, spec: RenderSpec) -> bytes:
 def fitted(source: bytes, width: int, height: int, background: str) -> Image.Image:
     """A fixture image scaled to cover width x height and centre-cropped: RGBA for a transparent
     background, else flattened onto white."""
-    with Image.open(io.BytesIO(source)) as img:
-        img = ImageOps.exif_transpose(img).convert("RGBA")
-    img = ImageOps.fit(img, (width, height), Image.Resampling.LANCZOS)
-    return img if background == "transparent" else flatten(img)
+    with Image.open(io.BytesIO(source)) as opened:
+        upright = ImageOps.exif_transpose(opened).convert("RGBA")
+    covered = ImageOps.fit(upright, (width, height), Image.Resampling.LANCZOS)
+    return covered if background == "transparent" else flatten(covered)
 
 
 def fixture_picture(cache: ImageCache, source: bytes, spec: RenderSpec) -> bytes:

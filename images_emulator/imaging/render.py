@@ -19,6 +19,7 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
@@ -218,7 +219,8 @@ def _edit_base(
     """First input covering the canvas, the others as thumbnails, the mask's edit area hatched, the
     markup drawn over it and framed."""
     img = _fitted(inputs[0], size)
-    if img.getextrema()[3][0] < 255:  # let the background show through transparent input areas
+    lowest_alpha = cast(int, img.getchannel("A").getextrema()[0])
+    if lowest_alpha < 255:  # let the background show through transparent input areas
         img = Image.alpha_composite(_background(size, rng).convert("RGBA"), img)
     if markup is not None:
         img = _with_markup(img, _fitted(markup, size))
@@ -278,7 +280,7 @@ def _to_rgba(img: Image.Image) -> Image.Image:
     try:
         if img.mode.startswith(("I", "F")):  # 16/32-bit greyscale: scale the used range to 0..255
             img = img.convert("F")
-            high = img.getextrema()[1]
+            high = float(img.getextrema()[1])  # type: ignore[arg-type]  # one band: (low, high)
             img = img.point(lambda v: v * (255 / high if high > 255 else 1)).convert("L")
         return img.convert("RGBA")
     except (ValueError, OSError):

@@ -117,7 +117,8 @@ class _SharedTransport:
         self.client = client
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        return self.client.send(request, stream=True)
+        response: httpx2.Response = self.client.send(request, stream=True)
+        return response
 
     def close(self) -> None:
         pass
@@ -233,7 +234,8 @@ class ImagesEmulator:
 
     def requests(self) -> list[dict[str, Any]]:
         """Journal entries (this session's, or all), oldest first."""
-        return self._backend.admin("GET", "requests", session=self.session_id)["data"]
+        entries: list[dict[str, Any]] = self._backend.admin("GET", "requests", session=self.session_id)["data"]
+        return entries
 
     def clear_requests(self) -> None:
         self._backend.admin("DELETE", "requests", session=self.session_id)
@@ -252,11 +254,13 @@ class ImagesEmulator:
         hold_seconds, error. Returns the rule as the emulator stored it."""
         match = {k: v for k, v in (("path", path), ("model", model), ("prompt_contains", prompt_contains)) if v}
         body = {"fault": kind, "times": times, "match": match, **options}
-        return self._backend.admin("POST", "faults", body, session=self.session_id)
+        rule: dict[str, Any] = self._backend.admin("POST", "faults", body, session=self.session_id)
+        return rule
 
     def faults(self) -> list[dict[str, Any]]:
         """The scheduled faults not yet used up."""
-        return self._backend.admin("GET", "faults", session=self.session_id)["data"]
+        rules: list[dict[str, Any]] = self._backend.admin("GET", "faults", session=self.session_id)["data"]
+        return rules
 
     def clear_faults(self) -> None:
         self._backend.admin("DELETE", "faults", session=self.session_id)
