@@ -14,6 +14,7 @@ import pytest
 from images_emulator.contract.endpoints import endpoint_named
 from images_emulator.harness.fault_kinds import FAULT_KINDS
 from images_emulator.harness.fault_rules import FaultBook, parse_header
+from images_emulator.harness.store.memory import MemoryBackend
 from images_emulator.harness.target import Target
 from images_emulator.testing.emulator import ImagesEmulator
 from images_emulator.testing.process import EmulatorProcess
@@ -307,15 +308,15 @@ def test_paths_name_the_endpoint(path: str) -> None:
     assert endpoint is not None and endpoint.name == "edits"
 
 
-def test_global_rules_fire_for_every_session_and_session_rules_only_for_theirs() -> None:
-    book = FaultBook()
-    book.add({"fault": "server_error"}, session="a")
+async def test_global_rules_fire_for_every_session_and_session_rules_only_for_theirs() -> None:
+    book = FaultBook(MemoryBackend())
+    await book.add({"fault": "server_error"}, session="a")
     target = Target("generations", "gpt-image-1", "gpt-image", "x", session="b")
-    assert book.take(target) is None
-    book.add({"fault": "overloaded"})
-    fault = book.take(target)
+    assert await book.take(target) is None
+    await book.add({"fault": "overloaded"})
+    fault = await book.take(target)
     assert fault is not None and fault.kind.name == "overloaded"
-    assert book.clear(session="a") == 1 and book.list() == []
+    assert await book.clear(session="a") == 1 and await book.list() == []
 
 
 async def test_a_held_request_does_not_block_others(emu: ImagesEmulator) -> None:

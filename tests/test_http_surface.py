@@ -16,7 +16,7 @@ from images_emulator.server.settings import Settings
 
 def test_health_is_ok_without_auth(api: TestClient) -> None:
     response = api.get("/health", headers={"Authorization": ""})
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {"status": "ok", "store": {"kind": "memory", "url": "memory", "state": "ok"}}
 
 
 def test_missing_authorization_is_401_with_openai_message() -> None:

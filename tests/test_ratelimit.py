@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from images_emulator.harness.ratelimit import RateLimiter, format_duration
+from images_emulator.harness.store.memory import MemoryBackend
 from images_emulator.server.settings import Settings
 from images_emulator.testing.emulator import ImagesEmulator
 
@@ -33,36 +34,45 @@ def test_durations_are_written_like_openai(seconds: float, text: str) -> None:
     assert format_duration(seconds) == text
 
 
-def test_requests_per_minute_slide() -> None:
+async def test_requests_per_minute_slide() -> None:
     clock = Clock()
-    limiter = RateLimiter(rpm=2, ipm=None, clock=clock)
-    assert limiter.admit("k", 1, "dall-e-2") is None
+    limiter = RateLimiter(MemoryBackend(), rpm=2, ipm=None, clock=clock)
+    assert await limiter.admit("k", 1, "dall-e-2") is None
     clock.now += 10
-    assert limiter.admit("k", 1, "dall-e-2") is None
+    assert await limiter.admit("k", 1, "dall-e-2") is None
     clock.now += 10
-    error = limiter.admit("k", 1, "dall-e-2")
+    error = await limiter.admit("k", 1, "dall-e-2")
     assert error is not None and error.status == 429
     assert error.message == (
         "Rate limit reached for dall-e-2 in organization org-emulator on requests per min (RPM): Limit 2, Used 2, "
         "Requested 1. Please try again in 40s. Visit https://platform.openai.com/account/rate-limits to learn more."
     )
     assert (error.type, error.code) == ("requests", "rate_limit_exceeded")
-    assert error.headers == {"retry-after": "40", "retry-after-ms": "40000"}
-    assert limiter.admit("other-key", 1, "dall-e-2") is None  # per key
+    assert error.headers == {  # every 429 reports both budgets (images: nominal, no limit set)
+        "retry-after": "40",
+        "retry-after-ms": "40000",
+        "x-ratelimit-limit-requests": "2",
+        "x-ratelimit-remaining-requests": "0",
+        "x-ratelimit-reset-requests": "50s",
+        "x-ratelimit-limit-images": "5",
+        "x-ratelimit-remaining-images": "3",
+        "x-ratelimit-reset-images": "50s",
+    }
+    assert await limiter.admit("other-key", 1, "dall-e-2") is None  # per key
     clock.now += 40  # the first request leaves the window
-    assert limiter.admit("k", 1, "dall-e-2") is None
+    assert await limiter.admit("k", 1, "dall-e-2") is None
 
 
-def test_images_per_minute_count_n() -> None:
+async def test_images_per_minute_count_n() -> None:
     clock = Clock()
-    limiter = RateLimiter(rpm=None, ipm=5, clock=clock)
-    assert limiter.admit("k", 3, "gpt-image-1") is None
+    limiter = RateLimiter(MemoryBackend(), rpm=None, ipm=5, clock=clock)
+    assert await limiter.admit("k", 3, "gpt-image-1") is None
     clock.now += 5
-    error = limiter.admit("k", 3, "gpt-image-1")
+    error = await limiter.admit("k", 3, "gpt-image-1")
     assert error is not None
     assert "on images per min (IPM): Limit 5, Used 3, Requested 3. Please try again in 55s." in error.message
-    assert limiter.admit("k", 2, "gpt-image-1") is None  # refused requests are not counted
-    assert limiter.headers("k") == {
+    assert await limiter.admit("k", 2, "gpt-image-1") is None  # refused requests are not counted
+    assert await limiter.headers("k") == {
         "x-ratelimit-limit-images": "5",
         "x-ratelimit-remaining-images": "0",
         "x-ratelimit-reset-images": "1m0s",

@@ -391,8 +391,15 @@ class ResetResult(BaseModel):
     faults: int
 
 
+class StoreState(BaseModel):
+    kind: Literal["memory", "sqlite", "redis"]
+    url: str = Field(description="As configured, without a password.")
+    state: Literal["ok", "unreachable"]
+
+
 class Health(BaseModel):
-    status: Literal["ok"]
+    status: Literal["ok", "degraded"] = Field(description="`degraded`: the store is unreachable; images still work.")
+    store: StoreState
 
 
 DOC_MODELS: tuple[type[BaseModel], ...] = (
@@ -418,7 +425,7 @@ ERROR_STATUSES = {
     413: "Request body larger than --max-body-bytes",
     429: "Rate limited (injected fault or --rate-limit-*)",
     500: "Server error (injected fault only)",
-    503: "Overloaded (injected fault only)",
+    503: "Overloaded (injected fault), or the harness's store is unreachable (admin calls)",
 }
 # What each image endpoint can answer besides 200 (variations take no unknown model: 400 instead).
 IMAGE_ERRORS = (400, 401, 404, 408, 413, 429, 500, 503)

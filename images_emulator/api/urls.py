@@ -29,6 +29,12 @@ def _b64d(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def blob_key(spec: Any) -> str:
+    """Where the store keeps the bytes behind a URL that can't be re-rendered from its spec."""
+    raw = json.dumps(asdict(spec), sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    return "url-image:" + hashlib.sha256(raw).hexdigest()
+
+
 class UrlSigner:
     """Signs and verifies image URL tokens with HMAC-SHA256."""
 

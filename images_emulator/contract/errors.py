@@ -291,3 +291,15 @@ SERVER_ERROR_MESSAGE = (
 
 def server_error(request_id: str) -> ApiError:
     return ApiError(500, SERVER_ERROR_MESSAGE.format(request_id=request_id), type="server_error")
+
+
+def store_unavailable(detail: str) -> ApiError:
+    """A harness call (journal, faults, resets) while the harness's store cannot be reached."""
+    return ApiError(
+        503,
+        f"The emulator's harness state is unavailable: {detail}. Image requests still work; this call can be "
+        "retried once the store is back.",
+        type="server_error",
+        code="store_unavailable",
+        headers={"retry-after": "1"},
+    )

@@ -15,13 +15,19 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from images_emulator.contract.errors import SERVER_ERROR_MESSAGE, ApiError
-from images_emulator.harness.ratelimit import ORGANIZATION, RATE_LIMIT_MESSAGE, UNITS, format_duration, retry_headers
+from images_emulator.harness.ratelimit import (
+    NOMINAL_LIMITS,
+    ORGANIZATION,
+    RATE_LIMIT_MESSAGE,
+    UNITS,
+    format_duration,
+    ratelimit_headers,
+    retry_headers,
+)
 from images_emulator.harness.target import Target
 
 Effect = Literal["error", "hold", "disconnect", "stream_error"]
 FAULT_HEADER = "x-emulator-fault"
-# `Limit N` in an injected rate_limit message when no --rate-limit-ipm is configured.
-DEFAULT_IPM = 5
 # Upper bound of retry_after and hold_seconds: a day (larger values overflow the retry-after-ms header).
 MAX_FAULT_SECONDS = 86_400
 
@@ -48,7 +54,7 @@ class FaultKind:
     error: ErrorShape | None = None  # the error answered (effect "error")
     by_family: Mapping[str, ErrorShape] = field(default_factory=dict)  # per model family ("gpt-image", "dall-e")
     retry_after: bool = False  # sends retry-after / retry-after-ms even when the fault sets none
-    rate_limit_headers: bool = False  # x-ratelimit-*-images showing an exhausted budget
+    rate_limit_headers: bool = False  # a 429 whose x-ratelimit-*-images show the budget exhausted
 
     def shape(self, family: str) -> ErrorShape | None:
         return self.by_family.get(family, self.error)
@@ -147,7 +153,9 @@ class Fault:
     source: str = "header"  # header | rule | fixture
 
 
-def fault_error(fault: Fault, target: Target, *, ipm: int | None, default_retry_after: float) -> ApiError:
+def fault_error(
+    fault: Fault, target: Target, *, rpm: int | None, ipm: int | None, default_retry_after: float
+) -> ApiError:
     """The ApiError an error-kind fault (or the error carried by a stream_error) answers for `target`."""
     kind = FAULT_KINDS[fault.options.error] if fault.options.error else fault.kind
     shape = kind.shape(target.family)
@@ -158,14 +166,14 @@ def fault_error(fault: Fault, target: Target, *, ipm: int | None, default_retry_
         retry_s = default_retry_after
     if retry_s is not None:
         headers.update(retry_headers(retry_s))
-    limit = ipm or DEFAULT_IPM
-    if kind.rate_limit_headers:
+    limit = ipm or NOMINAL_LIMITS["images"]
+    if shape.status == 429:  # every 429 reports both budgets: the images one exhausted (contract §12)
+        requests = rpm or NOMINAL_LIMITS["requests"]
+        exhausted = limit if kind.rate_limit_headers else 1
         headers.update(
-            {
-                "x-ratelimit-limit-images": str(limit),
-                "x-ratelimit-remaining-images": "0",
-                "x-ratelimit-reset-images": format_duration(retry_s or 0),
-            }
+            ratelimit_headers(
+                {"requests": (requests, requests - 1, retry_s or 0), "images": (limit, limit - exhausted, retry_s or 0)}
+            )
         )
     if fault.options.should_retry is not None:
         headers["x-should-retry"] = "true" if fault.options.should_retry else "false"

@@ -8,9 +8,7 @@ then, not a surprise later.
 from __future__ import annotations
 
 import contextlib
-import itertools
-import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -24,6 +22,7 @@ from images_emulator.harness.fault_kinds import (
     FaultKind,
     FaultOptions,
 )
+from images_emulator.harness.store import Backend
 from images_emulator.harness.target import Target
 
 
@@ -177,45 +176,84 @@ def parse_rule(body: Any, rule_id: str, session: str | None) -> FaultRule:
     return FaultRule(rule_id, Fault(kind, options, "rule"), times, times, match, session)
 
 
+MAX_RULES = 1000  # scheduled at once per store: enough for any test suite, and a bound on the scan
+
+
 class FaultBook:
-    """The scheduled fault rules, consumed in the order they were added."""
+    """The scheduled fault rules, in the harness's store, consumed in the order they were added.
 
-    def __init__(self) -> None:
-        self._rules: list[FaultRule] = []
-        self._ids = itertools.count(1)
-        self._lock = threading.Lock()
+    The rules are one document (`{"next": id counter, "rules": [...]}`) changed atomically, so
+    `times: N` fires exactly N times across every process sharing the store.
+    """
 
-    def add(self, body: Any, session: str | None = None) -> FaultRule:
-        with self._lock:
-            rule = parse_rule(body, f"fault_{next(self._ids)}", session)
-            self._rules.append(rule)
-            return rule
+    KEY = "faults"
 
-    def list(self, session: str | None = None) -> list[FaultRule]:
-        with self._lock:
-            return [r for r in self._rules if session is None or r.session == session]
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
 
-    def clear(self, session: str | None = None) -> int:
+    @staticmethod
+    def _rules(value: dict[str, Any] | None) -> list[FaultRule]:
+        return [rule_from_record(record) for record in (value or {}).get("rules", [])]
+
+    @staticmethod
+    def _value(next_id: int, rules: list[FaultRule]) -> dict[str, Any]:
+        return {"next": next_id, "rules": [rule.to_dict() for rule in rules]}
+
+    async def add(self, body: Any, session: str | None = None) -> FaultRule:
+        parse_rule(body, "fault_0", session)  # a bad body is a 400 before anything is stored
+
+        def change(value: dict[str, Any] | None) -> tuple[dict[str, Any] | None, FaultRule]:
+            rules = self._rules(value)
+            if len(rules) >= MAX_RULES:
+                raise bad_fault(f"Too many scheduled faults: at most {MAX_RULES} at once; clear some first.")
+            next_id = (value or {}).get("next", 1)
+            rule = parse_rule(body, f"fault_{next_id}", session)
+            return self._value(next_id + 1, [*rules, rule]), rule
+
+        return await self.backend.update(self.KEY, change)
+
+    async def list(self, session: str | None = None) -> list[FaultRule]:
+        rules = self._rules(await self.backend.read(self.KEY))
+        return [rule for rule in rules if session is None or rule.session == session]
+
+    async def _drop(self, doomed: Callable[[FaultRule], bool]) -> int:
+        def change(value: dict[str, Any] | None) -> tuple[dict[str, Any] | None, int]:
+            rules = self._rules(value)
+            kept = [rule for rule in rules if not doomed(rule)]
+            return self._value((value or {}).get("next", 1), kept), len(rules) - len(kept)
+
+        return await self.backend.update(self.KEY, change)
+
+    async def clear(self, session: str | None = None) -> int:
         """Drop every rule (or the session's); returns how many were dropped."""
-        with self._lock:
-            kept = [r for r in self._rules if session is not None and r.session != session]
-            dropped = len(self._rules) - len(kept)
-            self._rules = kept
-            return dropped
+        return await self._drop(lambda rule: session is None or rule.session == session)
 
-    def remove(self, rule_id: str) -> bool:
-        with self._lock:
-            before = len(self._rules)
-            self._rules = [r for r in self._rules if r.id != rule_id]
-            return len(self._rules) < before
+    async def remove(self, rule_id: str, session: str | None = None) -> bool:
+        """Drop one rule; a session's call can only drop that session's rules."""
+        dropped = await self._drop(lambda rule: rule.id == rule_id and (session is None or rule.session == session))
+        return dropped > 0
 
-    def take(self, target: Target) -> Fault | None:
+    async def take(self, target: Target) -> Fault | None:
         """The first rule matching `target`, consumed once (removed when used up)."""
-        with self._lock:
-            for rule in self._rules:
+        value = await self.backend.read(self.KEY)
+        if not value or not value.get("rules"):
+            return None  # the common case, without a write
+
+        def change(value: dict[str, Any] | None) -> tuple[dict[str, Any] | None, Fault | None]:
+            rules = self._rules(value)
+            for index, rule in enumerate(rules):
                 if rule.matches(target):
                     rule.remaining -= 1
-                    if rule.remaining <= 0:
-                        self._rules.remove(rule)
-                    return rule.fault
-        return None
+                    kept = rules if rule.remaining > 0 else rules[:index] + rules[index + 1 :]
+                    return self._value((value or {}).get("next", 1), kept), rule.fault
+            return value, None
+
+        return await self.backend.update(self.KEY, change)
+
+
+def rule_from_record(record: dict[str, Any]) -> FaultRule:
+    """A rule as FaultRule.to_dict() stored it."""
+    body = {k: v for k, v in record.items() if k not in ("id", "remaining", "session")}
+    rule = parse_rule(body, record["id"], record.get("session"))
+    rule.remaining = record["remaining"]
+    return rule

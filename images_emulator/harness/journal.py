@@ -1,20 +1,21 @@
-"""The request journal: the last `journal_size` `/v1/*` requests, oldest first.
+"""The request journal: the last `journal_size` requests, oldest first, in the harness's store.
 
 An entry is added when a request arrives (`status` and `duration_ms` are null while it is in flight)
 and completed just before the last byte of its response is sent, so a client that has its answer
-always finds the finished entry.
+always finds the finished entry, whichever worker or replica it asks.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from images_emulator.contract.errors import mask_key
+from images_emulator.harness.store import Backend
+
+LOG = "journal"
 
 
 def iso_now() -> str:
@@ -68,26 +69,25 @@ class Entry:
 
 
 class Journal:
-    """A bounded, thread-safe list of entries (size 0 disables it)."""
+    """The bounded journal (size 0 disables it)."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, backend: Backend, size: int) -> None:
+        self.backend = backend
         self.size = size
-        self._entries: deque[Entry] = deque(maxlen=size or None)
-        self._lock = threading.Lock()
 
-    def add(self, entry: Entry) -> None:
+    async def add(self, entry: Entry) -> None:
         if self.size:
-            with self._lock:
-                self._entries.append(entry)
+            await self.backend.log_append(LOG, entry.id, entry.to_dict(), self.size)
 
-    def entries(self, session: str | None = None) -> list[dict[str, Any]]:
-        with self._lock:
-            return [e.to_dict() for e in self._entries if session is None or e.session == session]
+    async def finish(self, entry: Entry) -> None:
+        if self.size:
+            await self.backend.log_replace(LOG, entry.id, entry.to_dict())
 
-    def clear(self, session: str | None = None) -> int:
+    async def entries(self, session: str | None = None) -> list[dict[str, Any]]:
+        items = await self.backend.log_items(LOG)
+        return [item for item in items if session is None or item["session"] == session]
+
+    async def clear(self, session: str | None = None) -> int:
         """Drop every entry (or the session's); returns how many were dropped."""
-        with self._lock:
-            kept = [e for e in self._entries if session is not None and e.session != session]
-            dropped = len(self._entries) - len(kept)
-            self._entries = deque(kept, maxlen=self.size or None)
-            return dropped
+        doomed = [item["id"] for item in await self.entries(session)]
+        return await self.backend.log_remove(LOG, doomed) if doomed else 0

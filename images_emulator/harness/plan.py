@@ -50,12 +50,14 @@ def target_of(context: RequestContext, job: Job) -> Target:
     )
 
 
-def choose_fault(harness: Harness, headers: Mapping[str, str], target: Target, fixture: Fixture | None) -> Fault | None:
+async def choose_fault(
+    harness: Harness, headers: Mapping[str, str], target: Target, fixture: Fixture | None
+) -> Fault | None:
     """The header's fault, else the first matching scheduled rule (consumed), else the fixture's error."""
     header = headers.get(FAULT_HEADER)
     if header:
         return parse_header(header)
-    fault = harness.faults.take(target)
+    fault = await harness.best_effort(harness.faults.take(target), None)
     if fault is None and fixture is not None and fixture.error:
         fault = Fault(FAULT_KINDS[fixture.error], source="fixture")
     return fault
@@ -74,19 +76,23 @@ async def admit(
     target = target_of(context, job)
     latency = latency_seconds(config.latency, config.latency_scale, job, headers.get(LATENCY_HEADER))
     fixture = harness.fixtures.match(target) if harness.fixtures else None
-    fault = choose_fault(harness, headers, target, fixture)
+    fault = await choose_fault(harness, headers, target, fixture)
     effect = fault.kind.effect if fault else None
     error: ApiError | None = None
     if fault is not None:
         context.fault = fault.kind.name
         if effect in ("error", "stream_error"):
             error = fault_error(
-                fault, target, ipm=config.rate_limit_ipm, default_retry_after=config.fault_retry_after
+                fault,
+                target,
+                rpm=config.rate_limit_rpm,
+                ipm=config.rate_limit_ipm,
+                default_retry_after=config.fault_retry_after,
             )
             if effect == "error" or not job.stream:
                 raise error
     if harness.limiter.enabled:
-        limited = harness.limiter.admit(context.api_key, job.n, job.spec.name)
+        limited = await harness.best_effort(harness.limiter.admit(context.api_key, job.n, job.spec.name), None)
         if limited is not None:
             raise limited
     if fault is not None and effect == "hold":

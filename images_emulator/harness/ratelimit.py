@@ -2,19 +2,20 @@
 
 Sliding window: a request is admitted when the requests (or images, `n` each) admitted for the same
 key during the last 60 seconds plus this one stay within the limit. Refused requests are not counted.
+The windows live in the harness's store (one budget across every worker and replica, as OpenAI counts
+per organization), under a digest of the key, never the key itself.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
-import threading
 import time
-from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 from images_emulator.contract.errors import ApiError
+from images_emulator.harness.store import Backend
 
 WINDOW_SECONDS = 60.0
 ORGANIZATION = "org-emulator"
@@ -25,6 +26,9 @@ RATE_LIMIT_MESSAGE = (
 )
 # What each limit is called in messages, and the suffix of its x-ratelimit-* headers.
 UNITS = MappingProxyType({"requests": "requests per min (RPM)", "images": "images per min (IPM)"})
+# The budget a 429's headers report for a unit no limit is set for (an injected fault, or the other unit).
+NOMINAL_LIMITS = MappingProxyType({"requests": 50, "images": 5})
+Events = list[list[float]]  # [time, amount] per admitted request, oldest first
 
 
 def format_duration(seconds: float) -> str:
@@ -58,82 +62,95 @@ def rate_limit_error(
     return ApiError(429, message, type="requests", code="rate_limit_exceeded", headers=headers)
 
 
-@dataclass
-class Window:
-    """What one key spent on one unit during the last WINDOW_SECONDS: (time, amount) events."""
+def ratelimit_headers(budgets: Mapping[str, tuple[int, int, float]]) -> dict[str, str]:
+    """`x-ratelimit-{limit,remaining,reset}-<unit>` for each unit's (limit, remaining, reset seconds)."""
+    headers: dict[str, str] = {}
+    for unit, (limit, remaining, reset_s) in budgets.items():
+        headers[f"x-ratelimit-limit-{unit}"] = str(limit)
+        headers[f"x-ratelimit-remaining-{unit}"] = str(max(remaining, 0))
+        headers[f"x-ratelimit-reset-{unit}"] = format_duration(reset_s)
+    return headers
 
-    events: deque[tuple[float, int]] = field(default_factory=deque)
 
-    def used(self, now: float) -> int:
-        while self.events and self.events[0][0] <= now - WINDOW_SECONDS:
-            self.events.popleft()
-        return sum(amount for _, amount in self.events)
+def _live(events: Events, now: float) -> Events:
+    return [event for event in events if event[0] > now - WINDOW_SECONDS]
 
-    def wait_for(self, now: float, amount: int, limit: int) -> float:
-        """Seconds until `amount` more fits under `limit` (a full window if it never can)."""
-        excess = self.used(now) + amount - limit
-        for started, spent in self.events:
-            excess -= spent
-            if excess <= 0:
-                return started + WINDOW_SECONDS - now
-        return WINDOW_SECONDS
 
-    def reset_in(self, now: float) -> float:
-        """Seconds until the window is empty again."""
-        return self.events[-1][0] + WINDOW_SECONDS - now if self.used(now) else 0.0
+def _used(events: Events) -> int:
+    return int(sum(amount for _, amount in events))
+
+
+def _wait_for(events: Events, now: float, amount: int, limit: int) -> float:
+    """Seconds until `amount` more fits under `limit` (a full window if it never can)."""
+    excess = _used(events) + amount - limit
+    for started, spent in events:
+        excess -= int(spent)
+        if excess <= 0:
+            return started + WINDOW_SECONDS - now
+    return WINDOW_SECONDS
+
+
+def _reset_in(events: Events, now: float) -> float:
+    """Seconds until the window is empty again."""
+    return events[-1][0] + WINDOW_SECONDS - now if events else 0.0
 
 
 class RateLimiter:
-    """Request and image budgets per API key."""
+    """Request and image budgets per API key. When any limit is set, both units are counted, so every
+    answer can report both (a unit without a limit reports NOMINAL_LIMITS and is never refused)."""
 
-    def __init__(self, rpm: int | None, ipm: int | None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, backend: Backend, rpm: int | None, ipm: int | None, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.backend = backend
         self.limits = {unit: limit for unit, limit in (("requests", rpm), ("images", ipm)) if limit}
         self.clock = clock
-        self._windows: dict[tuple[str, str], Window] = {}
-        self._lock = threading.Lock()
 
     @property
     def enabled(self) -> bool:
         return bool(self.limits)
 
-    def _window(self, key: str, unit: str) -> Window:
-        return self._windows.setdefault((key, unit), Window())
+    @staticmethod
+    def _name(key: str) -> str:
+        return "rate:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
-    def admit(self, key: str, images: int, model: str) -> ApiError | None:
+    def _budgets(self, windows: Mapping[str, Events], now: float) -> dict[str, tuple[int, int, float]]:
+        budgets = {}
+        for unit in UNITS:
+            events = windows.get(unit, [])
+            limit = self.limits.get(unit, NOMINAL_LIMITS[unit])
+            budgets[unit] = (limit, limit - _used(events), _reset_in(events, now))
+        return budgets
+
+    async def admit(self, key: str, images: int, model: str) -> ApiError | None:
         """Count one request of `images` images for `key`, or the 429 when a limit is reached."""
         amounts = {"requests": 1, "images": images}
-        with self._lock:
-            now = self.clock()
+        now = self.clock()
+
+        def change(value: dict[str, Events] | None) -> tuple[dict[str, Events], ApiError | None]:
+            windows = {unit: _live((value or {}).get(unit, []), now) for unit in UNITS}
             for unit, limit in self.limits.items():
-                window = self._window(key, unit)
-                used = window.used(now)
+                used = _used(windows[unit])
                 if used + amounts[unit] > limit:
-                    wait = window.wait_for(now, amounts[unit], limit)
-                    return rate_limit_error(
-                        unit,
-                        model=model,
-                        limit=limit,
-                        used=used,
-                        requested=amounts[unit],
-                        retry_s=wait,
-                        headers=retry_headers(wait),
+                    wait = _wait_for(windows[unit], now, amounts[unit], limit)
+                    headers = {**retry_headers(wait), **ratelimit_headers(self._budgets(windows, now))}
+                    requested = amounts[unit]
+                    error = rate_limit_error(
+                        unit, model=model, limit=limit, used=used, requested=requested, retry_s=wait, headers=headers
                     )
-            for unit in self.limits:
-                self._window(key, unit).events.append((now, amounts[unit]))
-        return None
+                    return windows, error
+            for unit in UNITS:
+                windows[unit].append([now, amounts[unit]])
+            return windows, None
 
-    def headers(self, key: str) -> dict[str, str]:
-        """`x-ratelimit-{limit,remaining,reset}-{requests,images}` for `key` right now."""
-        result: dict[str, str] = {}
-        with self._lock:
-            now = self.clock()
-            for unit, limit in self.limits.items():
-                window = self._window(key, unit)
-                result[f"x-ratelimit-limit-{unit}"] = str(limit)
-                result[f"x-ratelimit-remaining-{unit}"] = str(max(limit - window.used(now), 0))
-                result[f"x-ratelimit-reset-{unit}"] = format_duration(window.reset_in(now))
-        return result
+        return await self.backend.update(self._name(key), change, ttl=WINDOW_SECONDS)
 
-    def reset(self) -> None:
-        with self._lock:
-            self._windows.clear()
+    async def headers(self, key: str) -> dict[str, str]:
+        """`x-ratelimit-{limit,remaining,reset}-<unit>` of the limited units for `key` right now."""
+        now = self.clock()
+        value = await self.backend.read(self._name(key)) or {}
+        windows = {unit: _live(value.get(unit, []), now) for unit in UNITS}
+        return ratelimit_headers({u: b for u, b in self._budgets(windows, now).items() if u in self.limits})
+
+    async def reset(self) -> None:
+        await self.backend.delete_prefix("rate:")

@@ -100,13 +100,13 @@ def stream_image(cache: ImageCache, job: Job, fixture: bytes | None, index: int,
 
 
 def url_image(cache: ImageCache, spec: RenderSpec, fixture: bytes | None) -> bytes | None:
-    """The image behind a signed URL: the fixture's, a generation re-rendered from its spec, or (made
-    from uploads, which the URL does not carry) what the cache still holds, else None."""
+    """The image behind a signed URL: the fixture's, or a generation re-rendered from its spec; None for
+    an image made from uploads (the URL does not carry them: the store keeps its bytes)."""
     if fixture is not None:
         return fixture_picture(cache, fixture, spec)
     if spec.kind == GENERATIONS.noun:
         return cache.get_or_create(spec, lambda: render(spec))
-    return cache.get(spec)
+    return None
 
 
 def partial_from_image(data: bytes, job: Job, partial: int) -> bytes:

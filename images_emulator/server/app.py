@@ -24,14 +24,12 @@ from images_emulator.api.responses import JSONBody
 from images_emulator.api.routes import admin, edits, files, generations, health, variations
 from images_emulator.api.runtime import ApiConfig, Runtime
 from images_emulator.api.urls import UrlSigner
-from images_emulator.contract.errors import ApiError, invalid_url, method_not_allowed, server_error
+from images_emulator.contract.errors import ApiError, invalid_url, method_not_allowed, server_error, store_unavailable
 from images_emulator.harness.context import request_context
-from images_emulator.harness.fault_rules import FaultBook
 from images_emulator.harness.fixtures import load_fixtures
-from images_emulator.harness.journal import Journal
 from images_emulator.harness.latency import parse_latency
-from images_emulator.harness.ratelimit import RateLimiter
 from images_emulator.harness.state import Harness, HarnessConfig
+from images_emulator.harness.store import StoreUnavailable, open_store
 from images_emulator.imaging.cache import ImageCache
 from images_emulator.server.middleware import AuthMiddleware, HarnessMiddleware, OpenAIHeadersMiddleware
 from images_emulator.server.settings import Settings
@@ -90,6 +88,11 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _store_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    """A harness call while the store is down: 503 in the envelope (image requests never get here)."""
+    return error_response(store_unavailable(str(exc)))
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error", exc_info=exc)
     return error_response(server_error(request_context(request.scope).request_id))
@@ -102,26 +105,29 @@ WORKER_THREADS = max(4, 2 * (os.cpu_count() or 1))
 
 
 @asynccontextmanager
-async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
-    yield
+    store = app.state.runtime.harness.store
+    await store.ping()  # an unreachable store stops the app at start (the CLI checks it before that)
+    try:
+        yield
+    finally:
+        await store.close()
 
 
 def build_runtime(settings: Settings) -> Runtime:
     """The Runtime the flags describe. Raises FixturesError when --fixtures names a bad directory or file."""
-    harness = Harness(
-        config=HarnessConfig(
-            latency=parse_latency(settings.latency),
-            latency_scale=settings.latency_scale,
-            rate_limit_ipm=settings.rate_limit_ipm,
-            fault_retry_after=settings.fault_retry_after,
-            fault_hold_seconds=settings.fault_hold_seconds,
-        ),
-        journal=Journal(settings.journal_size),
-        faults=FaultBook(),
-        limiter=RateLimiter(settings.rate_limit_rpm, settings.rate_limit_ipm),
-        fixtures=load_fixtures(settings.fixtures) if settings.fixtures else None,
+    config = HarnessConfig(
+        latency=parse_latency(settings.latency),
+        latency_scale=settings.latency_scale,
+        rate_limit_rpm=settings.rate_limit_rpm,
+        rate_limit_ipm=settings.rate_limit_ipm,
+        fault_retry_after=settings.fault_retry_after,
+        fault_hold_seconds=settings.fault_hold_seconds,
     )
+    store = open_store(settings.store or "memory", prefix=settings.store_prefix, blob_bytes=settings.cache_bytes)
+    fixtures = load_fixtures(settings.fixtures) if settings.fixtures else None
+    harness = Harness.over(store, config, journal_size=settings.journal_size, fixtures=fixtures)
     return Runtime(
         config=ApiConfig(
             max_body_bytes=settings.max_body_bytes,
@@ -161,6 +167,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StoreUnavailable, _store_unavailable)
     app.add_exception_handler(Exception, _unexpected_error)
 
     app.add_middleware(AuthMiddleware, api_key=settings.api_key)

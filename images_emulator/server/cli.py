@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import os
 import secrets
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import uvicorn
 from pydantic import ValidationError
 
 from images_emulator.harness.fixtures import FixturesError, load_fixtures
+from images_emulator.harness.store import StoreUnavailable, open_store
 from images_emulator.server.http_protocol import protocol_spec
 from images_emulator.server.settings import Settings
 
@@ -59,9 +64,49 @@ def check_fixtures(settings: Settings) -> None:
             sys.exit(f"images-emulator: invalid fixtures: {exc}")
 
 
+@contextlib.contextmanager
+def shared_store(settings: Settings) -> Iterator[Settings]:
+    """The settings every worker gets: with several workers and no --store, an SQLite store in a temporary
+    directory (removed at exit) that they all share; --store memory with several workers is refused."""
+    if settings.workers == 1 or (settings.store is not None and settings.store != "memory"):
+        yield settings
+        return
+    if settings.store == "memory":
+        sys.exit(
+            f"images-emulator: --store memory keeps the harness state (journal, faults, rate limits) in each "
+            f"process, so {settings.workers} workers would each see a part of it. Omit --store (the workers "
+            "then share an SQLite file), or give --store sqlite:///path/state.db or redis://host:port/0."
+        )
+    with tempfile.TemporaryDirectory(prefix="images-emulator-") as directory:
+        url = f"sqlite:///{Path(directory) / 'state.db'}"
+        os.environ[ENV_PREFIX + "STORE"] = url
+        yield settings.model_copy(update={"store": url})
+
+
+def check_store(settings: Settings) -> None:
+    """Fail fast when the store cannot be reached (before any worker starts)."""
+    store = open_store(settings.store or "memory", prefix=settings.store_prefix, blob_bytes=settings.cache_bytes)
+
+    async def reach() -> None:
+        try:
+            await store.ping()
+        finally:
+            await store.close()
+
+    try:
+        asyncio.run(reach())
+    except (StoreUnavailable, OSError) as exc:
+        sys.exit(f"images-emulator: {exc}")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    settings = load_settings(argv)
-    check_fixtures(settings)
+    with shared_store(load_settings(argv)) as settings:
+        check_fixtures(settings)
+        check_store(settings)
+        serve(settings)
+
+
+def serve(settings: Settings) -> None:
     uvicorn.run(
         "images_emulator.server.app:create_app",
         factory=True,

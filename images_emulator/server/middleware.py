@@ -116,7 +116,8 @@ class HarnessMiddleware:
         limiter = self.runtime.harness.limiter
         entry = Entry(context.request_id, scope["method"], path, session, public_headers(scope["headers"]))
         capture = BodyCapture(headers.get("content-type", "")) if journal.size else None
-        journal.add(entry)
+        harness = self.runtime.harness
+        await harness.best_effort(journal.add(entry), None)
 
         async def receive_tee() -> Message:
             message = await receive()
@@ -124,21 +125,23 @@ class HarnessMiddleware:
                 capture.feed(message.get("body", b""))
             return message
 
-        def finish() -> None:
-            entry.finish(capture.summary() if capture is not None else None, context.fault)
+        async def finish() -> None:
+            if entry.duration_ms is None:
+                entry.finish(capture.summary() if capture is not None else None, context.fault)
+                await harness.best_effort(journal.finish(entry), None)
 
         async def send_recorded(message: Message) -> None:
             if message["type"] == "http.response.start":
                 entry.status = message["status"]
                 if limiter.enabled and key:
                     response_headers = MutableHeaders(scope=message)
-                    for name, value in limiter.headers(key).items():
+                    for name, value in (await harness.best_effort(limiter.headers(key), {})).items():
                         response_headers.setdefault(name, value)
             elif message["type"] == "http.response.body" and not message.get("more_body", False):
-                finish()
+                await finish()
             await send(message)
 
         try:
             await self.app(scope, receive_tee, send_recorded)
         finally:
-            finish()
+            await finish()

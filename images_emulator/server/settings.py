@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from images_emulator.contract.catalog import CATALOG_DATE, parse_api_date
+from images_emulator.harness.store import parse_store_url
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
 
@@ -27,6 +28,15 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Interface to listen on (0.0.0.0 in containers).")
     port: int = Field(8000, description="TCP port.")
     workers: int = Field(1, ge=1, description="Number of uvicorn worker processes.")
+    store: str | None = Field(
+        None,
+        description="Where the harness state lives: `memory` (one process), `sqlite:///file.db`, or "
+        "`redis://host:port/db` (shared by replicas). Unset: memory for one worker, an SQLite file in a "
+        "temporary directory for several.",
+    )
+    store_prefix: str = Field(
+        "images-emulator:", min_length=1, description="Prefix of every key in Redis (several emulators, one Redis)."
+    )
     log_level: LogLevel = Field("info", description="uvicorn log level.")
     api_key: str | None = Field(None, description="When set, only this bearer key is accepted.")
     public_url: str | None = Field(
@@ -77,6 +87,14 @@ class Settings(BaseSettings):
     def fixed_api_date(self) -> date | None:
         """The configured date, or None for `today`."""
         return parse_api_date(self.api_date)
+
+    @field_validator("store")
+    @classmethod
+    def _check_store(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parse_store_url(value)
+        return value.strip()
 
     @field_validator("latency")
     @classmethod

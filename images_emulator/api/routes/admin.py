@@ -45,14 +45,14 @@ def session_of(request: Request) -> str | None:
     openapi_extra=admin_extra(),
 )
 async def list_requests(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
-    return JSONBody({"data": runtime.harness.journal.entries(session_of(request))})
+    return JSONBody({"data": await runtime.harness.journal.entries(session_of(request))})
 
 
 @router.delete(
     "/requests", summary="Clear the journal", responses=admin_docs(Deleted), openapi_extra=admin_extra()
 )
 async def clear_requests(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
-    return JSONBody({"deleted": runtime.harness.journal.clear(session_of(request))})
+    return JSONBody({"deleted": await runtime.harness.journal.clear(session_of(request))})
 
 
 @router.post(
@@ -65,7 +65,7 @@ async def clear_requests(request: Request, runtime: Runtime = Depends(get_runtim
 async def add_fault(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
     config = runtime.config
     body = parse_json_object(await read_body(request, config.max_body_bytes, config.body_timeout_seconds))
-    rule = runtime.harness.faults.add(body, session_of(request))
+    rule = await runtime.harness.faults.add(body, session_of(request))
     return JSONBody(rule.to_dict(), status_code=201)
 
 
@@ -78,7 +78,7 @@ async def add_fault(request: Request, runtime: Runtime = Depends(get_runtime)) -
 async def list_faults(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
     return JSONBody(
         {
-            "data": [rule.to_dict() for rule in runtime.harness.faults.list(session_of(request))],
+            "data": [rule.to_dict() for rule in await runtime.harness.faults.list(session_of(request))],
             "kinds": {name: kind.description for name, kind in FAULT_KINDS.items()},
         }
     )
@@ -88,14 +88,14 @@ async def list_faults(request: Request, runtime: Runtime = Depends(get_runtime))
     "/faults", summary="Clear scheduled faults", responses=admin_docs(Deleted), openapi_extra=admin_extra()
 )
 async def clear_faults(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
-    return JSONBody({"deleted": runtime.harness.faults.clear(session_of(request))})
+    return JSONBody({"deleted": await runtime.harness.faults.clear(session_of(request))})
 
 
 @router.delete(
     "/faults/{rule_id}", summary="Remove one scheduled fault", responses=admin_docs(Deleted, errors=(404,))
 )
-async def remove_fault(rule_id: str, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
-    if not runtime.harness.faults.remove(rule_id):
+async def remove_fault(rule_id: str, request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
+    if not await runtime.harness.faults.remove(rule_id, session_of(request)):
         raise ApiError(404, f"No scheduled fault with id '{rule_id}'.", code="fault_not_found")
     return JSONBody({"deleted": 1})
 
@@ -108,8 +108,8 @@ async def remove_fault(rule_id: str, runtime: Runtime = Depends(get_runtime)) ->
 )
 async def reset(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
     session = session_of(request)
-    requests = runtime.harness.journal.clear(session)
-    faults = runtime.harness.faults.clear(session)
+    requests = await runtime.harness.journal.clear(session)
+    faults = await runtime.harness.faults.clear(session)
     if session is None:
-        runtime.harness.limiter.reset()
+        await runtime.harness.limiter.reset()
     return JSONBody({"requests": requests, "faults": faults})

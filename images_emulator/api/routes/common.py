@@ -12,7 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from images_emulator.api.responses import TruncatedResponse, images_response_tail, revised_prompt, with_created
 from images_emulator.api.runtime import Runtime
-from images_emulator.api.urls import URL_PREFIX
+from images_emulator.api.urls import URL_PREFIX, blob_key
+from images_emulator.contract.endpoints import GENERATIONS
 from images_emulator.contract.job import Job
 from images_emulator.contract.usage import job_usage, svg_usage
 from images_emulator.harness.context import request_context
@@ -43,18 +44,25 @@ def base_url(request: Request, runtime: Runtime) -> str:
     return (configured or str(request.base_url)).rstrip("/")
 
 
-def response_tail(runtime: Runtime, job: Job, plan: Plan, root: str) -> bytes:
-    """Render the images, count usage and serialize the JSON once (blocking: runs in the threadpool)."""
+def response_tail(runtime: Runtime, job: Job, plan: Plan, root: str) -> tuple[bytes, dict[str, bytes]]:
+    """Render the images, count usage and serialize the JSON once (blocking: runs in the threadpool).
+
+    Also returns the images the URLs point at that can't be re-rendered from a URL (made from uploads),
+    by their key in the store.
+    """
     images = final_images(runtime.cache, job, plan.fixture)
     revised = None
     if job.spec.revised_prompt:
         revised = [plan.revised_prompt or revised_prompt(job.prompt, job.style)] * job.n
     urls: list[str] = []
+    stored: dict[str, bytes] = {}
     if job.response_format == "url":
         for index in range(job.n):
             spec = render_spec(job, index)
             urls.append(f"{root}{URL_PREFIX}{runtime.signer.token(spec)}.{spec.output_format}")
-    return images_response_tail(
+            if job.endpoint != GENERATIONS:
+                stored[blob_key(spec)] = images[index]
+    tail = images_response_tail(
         job,
         images=images,
         urls=urls,
@@ -62,6 +70,7 @@ def response_tail(runtime: Runtime, job: Job, plan: Plan, root: str) -> bytes:
         svg_usage=svg_usage(job, images[0]) if job.svg else None,
         revised_prompts=revised,
     )
+    return tail, stored
 
 
 def tail_cache_key(job: Job, plan: Plan) -> Hashable | None:
@@ -79,9 +88,14 @@ async def images_response(request: Request, runtime: Runtime, job: Job, plan: Pl
     """
     started = time.perf_counter()
     key = tail_cache_key(job, plan)
-    tail = runtime.cache.get(key) if key is not None else None
-    if tail is None:
-        tail = await run_in_threadpool(response_tail, runtime, job, plan, base_url(request, runtime))
+    cached = runtime.cache.get(key) if key is not None else None
+    if cached is not None:
+        tail = cached
+    else:
+        tail, stored = await run_in_threadpool(response_tail, runtime, job, plan, base_url(request, runtime))
+        harness = runtime.harness
+        for name, data in stored.items():  # any replica sharing the store serves these URLs
+            await harness.best_effort(harness.store.blob_put(name, data, runtime.signer.ttl_seconds), None)
         if key is not None:
             runtime.cache.put(key, tail)
     body = with_created(tail, int(time.time()))

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from images_emulator.api.openapi import error_docs
 from images_emulator.api.runtime import Runtime, get_runtime
-from images_emulator.api.urls import URL_PREFIX
+from images_emulator.api.urls import URL_PREFIX, blob_key
 from images_emulator.contract.catalog import OUTPUT_FORMATS
 from images_emulator.contract.endpoints import BY_NOUN
 from images_emulator.contract.errors import ApiError
@@ -48,10 +48,13 @@ async def image_file(token: str, runtime: Runtime = Depends(get_runtime)) -> Res
     spec = RenderSpec(**runtime.signer.verify(token))
     data = await run_in_threadpool(url_image, runtime.cache, spec, fixture_source(runtime, spec))
     if data is None:
+        data = await runtime.harness.store.blob_get(blob_key(spec))
+    if data is None:
         raise ApiError(
             404,
-            "This image is no longer available: images made from uploads are kept only in the "
-            "emulator's in-memory cache, and this one was evicted or served by another instance.",
+            "This image is no longer available: images made from uploads are kept in the emulator's store "
+            "for the URL's lifetime, and this one expired, was evicted, or was made by a server that does "
+            "not share this one's store.",
             code="image_not_found",
         )
     return Response(

@@ -1,16 +1,28 @@
-"""GET /health (and HEAD, for load balancers that probe with it)."""
+"""GET /health (and HEAD, for load balancers that probe with it): the process, and the harness's store."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
 from images_emulator.api.openapi import Health, admin_docs
+from images_emulator.api.runtime import Runtime, get_runtime
+from images_emulator.harness.store import StoreUnavailable
 
 router = APIRouter()
 
 
-@router.get("/health", summary="Liveness probe", responses=admin_docs(Health))
-async def health() -> dict[str, str]:
-    return {"status": "ok"}
+@router.get("/health", summary="Liveness probe, with the store's state", responses=admin_docs(Health))
+async def health(runtime: Runtime = Depends(get_runtime)) -> dict[str, object]:
+    """200 while the process answers; `degraded` while the store is unreachable (images still work)."""
+    store = runtime.harness.store
+    try:
+        await store.ping()
+        state = "ok"
+    except StoreUnavailable:
+        state = "unreachable"
+    return {
+        "status": "ok" if state == "ok" else "degraded",
+        "store": {"kind": store.kind, "url": store.url, "state": state},
+    }
 
 
 @router.head("/health", include_in_schema=False)

@@ -1,0 +1,101 @@
+"""The store of one process: plain Python objects under a lock (the default, and as fast as no store)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+from images_emulator.harness.store.backend import Change, R
+
+
+class MemoryBackend:
+    kind = "memory"
+    url = "memory"
+
+    def __init__(self, blob_bytes: int = 64 * 1024 * 1024) -> None:
+        self._values: dict[str, tuple[Any, float | None]] = {}  # key → (value, expires at)
+        self._logs: dict[str, OrderedDict[str, dict[str, Any]]] = {}
+        self._blobs: OrderedDict[str, tuple[bytes, float]] = OrderedDict()  # least recently stored first
+        self._blob_bytes = 0
+        self._blob_limit = blob_bytes
+        self._lock = threading.Lock()
+
+    async def ping(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    def _live(self, key: str, now: float) -> Any:
+        value, expires = self._values.get(key, (None, None))
+        if expires is not None and expires <= now:
+            del self._values[key]
+            return None
+        return value
+
+    async def update(self, key: str, change: Change[R], ttl: float | None = None) -> R:
+        with self._lock:
+            now = time.monotonic()
+            new, result = change(self._live(key, now))
+            if new is None:
+                self._values.pop(key, None)
+            else:
+                self._values[key] = (new, now + ttl if ttl is not None else None)
+            return result
+
+    async def read(self, key: str) -> Any:
+        with self._lock:
+            return self._live(key, time.monotonic())
+
+    async def delete_prefix(self, prefix: str) -> None:
+        with self._lock:
+            for key in [k for k in self._values if k.startswith(prefix)]:
+                del self._values[key]
+
+    async def log_append(self, log: str, item_id: str, item: dict[str, Any], limit: int) -> None:
+        with self._lock:
+            items = self._logs.setdefault(log, OrderedDict())
+            items[item_id] = item
+            while len(items) > limit:
+                items.popitem(last=False)
+
+    async def log_replace(self, log: str, item_id: str, item: dict[str, Any]) -> None:
+        with self._lock:
+            items = self._logs.get(log)
+            if items is not None and item_id in items:
+                items[item_id] = item
+
+    async def log_items(self, log: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._logs.get(log, {}).values())
+
+    async def log_remove(self, log: str, item_ids: list[str]) -> int:
+        with self._lock:
+            items = self._logs.get(log, OrderedDict())
+            return sum(items.pop(item_id, None) is not None for item_id in item_ids)
+
+    async def blob_put(self, key: str, data: bytes, ttl: float) -> None:
+        with self._lock:
+            old = self._blobs.pop(key, None)
+            if old is not None:
+                self._blob_bytes -= len(old[0])
+            if len(data) > self._blob_limit:
+                return
+            self._blobs[key] = (data, time.monotonic() + ttl)
+            self._blob_bytes += len(data)
+            while self._blob_bytes > self._blob_limit:
+                _, (evicted, _) = self._blobs.popitem(last=False)
+                self._blob_bytes -= len(evicted)
+
+    async def blob_get(self, key: str) -> bytes | None:
+        with self._lock:
+            found = self._blobs.get(key)
+            if found is None:
+                return None
+            if found[1] <= time.monotonic():
+                del self._blobs[key]
+                self._blob_bytes -= len(found[0])
+                return None
+            return found[0]
