@@ -339,7 +339,7 @@ def test_the_journal_renders_whatever_was_sent(http: httpx2.Client) -> None:
     response = http.get("/__emulator/requests", params={"session": SESSION})
     assert response.status_code == 200
     body = json.loads(response.text)["data"][-1]["body"]
-    assert body == {"prompt": "\ud800", "n": "NaN", "quality": "1e400"}  # non-finite numbers kept as text
+    assert body == {"prompt": "\ud800", "n": "NaN", "quality": "Infinity"}  # non-finite numbers as JSON's words
 
 
 @pytest.mark.parametrize(("model", "limit"), [("gpt-image-1", 32000), ("dall-e-3", 4000), ("dall-e-2", 1000)])
@@ -610,7 +610,7 @@ def test_a_malformed_request_line_gets_a_400_envelope(impatient_server: Emulator
 
 
 def test_headers_growing_past_16_kib_get_a_400_envelope(impatient_server: EmulatorProcess) -> None:
-    """h11 refuses an unfinished head larger than 16 KiB (a finished one read at once is accepted)."""
+    """An unfinished head larger than 16 KiB is refused at once (it is not buffered until the deadline)."""
     with connect(impatient_server) as sock:
         sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20_000)
         status, error = status_and_error(read_until_closed(sock))

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from helpers import png
 
 from images_emulator.contract.errors import mask_key
-from images_emulator.harness.body_capture import PEEK_LIMIT, STRING_LIMIT, BodyCapture, shorten
+from images_emulator.harness.body_capture import PEEK_LIMIT, STRING_LIMIT, BodyCapture, summarize
 from images_emulator.testing.emulator import ImagesEmulator
 from images_emulator.testing.process import EmulatorProcess
 
@@ -112,7 +112,7 @@ def test_multipart_non_image_file_has_no_dimensions() -> None:
 def test_long_json_strings_are_shortened() -> None:
     data_url = "data:image/png;base64," + "A" * STRING_LIMIT
     prompt = "p" * 32000
-    body = shorten({"images": [{"image_url": data_url}], "prompt": prompt})
+    body = summarize({"images": [{"image_url": data_url}], "prompt": prompt})
     assert body["prompt"] == prompt
     assert body["images"][0]["image_url"].startswith("data:image/png;base64,AAA")
     assert body["images"][0]["image_url"].endswith(f"…[{len(data_url)} chars]")

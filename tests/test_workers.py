@@ -14,7 +14,7 @@ import httpx2
 import pytest
 from PIL import Image
 
-from images_emulator.server.middleware import WORKER_HEADER
+from images_emulator.server.asgi import WORKER_HEADER
 from images_emulator.testing.process import EmulatorProcess
 
 HEADERS = {"Authorization": "Bearer sk-workers", "Connection": "close"}  # a new connection, so any worker

@@ -8,11 +8,17 @@ from collections.abc import AsyncGenerator, Awaitable, Sequence
 from typing import Any, TypeVar
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from images_emulator.contract.errors import ApiError, invalid_json, quote_list
+from images_emulator.harness.context import request_context
 
 T = TypeVar("T")
+# A legitimate body has a handful of objects; more (up to a 32000-character prompt of braces) stays far
+# below this, and a body of millions of tiny containers is refused before it is parsed.
+MAX_JSON_CONTAINERS = 100_000
+INLINE_PARSE_BYTES = 256 * 1024  # larger JSON bodies are parsed in the threadpool
 
 
 def body_too_large(limit: int) -> ApiError:
@@ -96,6 +102,13 @@ def unsupported_content_type(kind: str, accepted: Sequence[str], hint: str = UPL
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:
     """A JSON object body, or OpenAI's invalid-JSON / invalid-type error."""
+    if raw.count(b"{") + raw.count(b"[") > MAX_JSON_CONTAINERS:
+        raise ApiError(
+            400,
+            f"Invalid body: more than {MAX_JSON_CONTAINERS:,} JSON objects and arrays. The Images API takes "
+            "a flat object of parameters.",
+            code="invalid_value",
+        )
     try:
         document = json.loads(raw)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError; nesting too deep
@@ -109,9 +122,19 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     return document
 
 
+async def json_object(request: Request, raw: bytes) -> dict[str, Any]:
+    """`raw` parsed (off the event loop when it is large), and kept for the journal's summary."""
+    if len(raw) > INLINE_PARSE_BYTES:
+        document = await run_in_threadpool(parse_json_object, raw)
+    else:
+        document = parse_json_object(raw)
+    request_context(request.scope).body = document
+    return document
+
+
 async def read_json_object(request: Request, limit: int, timeout: float | None = None) -> dict[str, Any]:
     """The request's JSON object; non-JSON content types are refused with a 400."""
     kind = media_type(request)
     if not is_json(kind):
         raise unsupported_content_type(kind, ("application/json",), JSON_HINT)
-    return parse_json_object(await read_body(request, limit, timeout))
+    return await json_object(request, await read_body(request, limit, timeout))

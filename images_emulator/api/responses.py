@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from images_emulator.contract.errors import ApiError
 from images_emulator.contract.job import Job
 
 
@@ -26,6 +27,11 @@ class JSONBody(JSONResponse):
             return super().render(content)
         except UnicodeEncodeError:
             return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
+def error_response(error: ApiError, headers: Mapping[str, str] | None = None) -> JSONBody:
+    """`error` in OpenAI's envelope, with its headers."""
+    return JSONBody(error.body(), status_code=error.status, headers={**error.headers, **(headers or {})})
 
 
 def revised_prompt(prompt: str, style: str | None) -> str:

@@ -1,9 +1,10 @@
-"""A bounded copy of a request body as the app reads it, summarized for the journal.
+"""A bounded summary of a request body for the journal, made as the body streams in.
 
-JSON (and other) bodies are kept up to TEE_LIMIT bytes. Multipart bodies are parsed incrementally as
-they stream in: text fields are kept (up to FIELD_LIMIT bytes each) and files are summarized as
-`{filename, content_type, bytes, width, height, mode}` from their first PEEK_LIMIT bytes, so memory
-stays bounded whatever the upload size.
+Never a second full parse of the body: a JSON body the endpoint parsed is summarized from what it
+parsed (`summarize`); any other body is kept as a short text preview. Multipart bodies are parsed
+incrementally as they stream in: text fields are kept (up to FIELD_LIMIT bytes each) and files are
+summarized as `{filename, content_type, bytes, width, height, mode}` from their first PEEK_LIMIT
+bytes. Every summary fits JOURNAL_BODY_BYTES, so the journal is bounded by its entry count.
 """
 
 from __future__ import annotations
@@ -17,39 +18,45 @@ from PIL import Image
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-TEE_LIMIT = 32 * 1024 * 1024  # JSON bodies larger than this are not journaled
-STRING_LIMIT = 64 * 1024  # longer JSON strings (e.g. data URLs) are shortened in the journal
-FIELD_LIMIT = 64 * 1024  # multipart text fields
+JOURNAL_BODY_BYTES = 40 * 1024  # a body's summary, serialized, at most (1000 entries: 40 MiB at most)
+PREVIEW_BYTES = 4096  # of a body that is not JSON the endpoint parsed
+STRING_LIMIT = 32_000  # the longest prompt; longer strings (data URLs) keep their first 64 characters and length
+ITEMS_LIMIT = 64  # longer arrays and objects keep this many items and a note
+DEPTH_LIMIT = 8  # deeper values are replaced by a note
+FIELD_LIMIT = 1024  # multipart text fields
 PEEK_LIMIT = 256 * 1024  # bytes kept per file to read its dimensions
+HEADER_LIMIT = 8 * 1024  # a multipart part's header line
+MAX_PARTS = 100  # parts summarized (the endpoints take at most 100 fields)
+MAX_BOUNDARY = 200  # RFC 2046 allows 70: a longer one is not a body worth summarizing
 
 
-DEPTH_LIMIT = 32  # deeper JSON values are replaced by a note, so the journal always renders
-
-
-def shorten(value: Any, depth: int = 0) -> Any:
-    """`value` with strings over STRING_LIMIT cut to their first 64 characters and a length note, and
-    arrays/objects nested deeper than DEPTH_LIMIT replaced by a note."""
-    if isinstance(value, str) and len(value) > STRING_LIMIT:
-        return f"{value[:64]}…[{len(value)} chars]"
+def summarize(value: Any, depth: int = 0) -> Any:
+    """`value` (parsed JSON) bounded for the journal: long strings, long arrays and objects, and deep
+    nesting cut with a note; numbers JSON cannot carry (NaN, infinities) as text."""
+    if isinstance(value, str):
+        return f"{value[:64]}…[{len(value)} chars]" if len(value) > STRING_LIMIT else value
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     if isinstance(value, list | dict) and depth >= DEPTH_LIMIT:
         return f"…[nested deeper than {DEPTH_LIMIT} levels]"
     if isinstance(value, list):
-        return [shorten(v, depth + 1) for v in value]
+        kept = [summarize(v, depth + 1) for v in value[:ITEMS_LIMIT]]
+        return kept + ([f"…[{len(value)} items]"] if len(value) > ITEMS_LIMIT else [])
     if isinstance(value, dict):
-        return {k: shorten(v, depth + 1) for k, v in value.items()}
+        items = list(value.items())
+        kept_items = {str(k)[:STRING_LIMIT]: summarize(v, depth + 1) for k, v in items[:ITEMS_LIMIT]}
+        if len(items) > ITEMS_LIMIT:
+            kept_items["…"] = f"[{len(items)} keys]"
+        return kept_items
     return value
 
 
-def _finite_float(text: str) -> float | str:
-    """JSON numbers too large for a float (1e400) stay text: the journal must render as strict JSON."""
-    value = float(text)
-    return value if math.isfinite(value) else text
-
-
-def parse_json_value(raw: bytes | bytearray) -> Any:
-    """A request body as JSON for the journal: NaN/Infinity literals (which Python's parser accepts)
-    kept as strings. Raises ValueError or RecursionError (nesting beyond the parser's limit)."""
-    return json.loads(raw, parse_constant=str, parse_float=_finite_float)
+def bounded(summary: Any) -> Any:
+    """`summary`, or a preview of it when it serializes to more than JOURNAL_BODY_BYTES."""
+    text = json.dumps(summary, ensure_ascii=False, separators=(",", ":"))
+    if len(text) <= JOURNAL_BODY_BYTES:
+        return summary
+    return {"truncated": True, "summary_bytes": len(text), "preview": text[:PREVIEW_BYTES]}
 
 
 def image_facts(head: bytes) -> dict[str, Any]:
@@ -88,11 +95,11 @@ class MultipartSummary:
 
     def __init__(self, boundary: bytes) -> None:
         self.fields: list[tuple[str, Any]] = []
-        self.failed = False
+        self.failed = len(boundary) > MAX_BOUNDARY  # not multipart the app will parse either
         self._part = _Part()
         self._data = bytearray()
         self._parser = MultipartParser(
-            boundary,
+            boundary[:MAX_BOUNDARY],
             {
                 "on_part_begin": self._begin,
                 "on_header_field": lambda d, s, e: self._grow("field", d[s:e]),
@@ -105,7 +112,10 @@ class MultipartSummary:
         )
 
     def _grow(self, attr: str, data: bytes) -> None:
-        setattr(self._part, attr, getattr(self._part, attr) + data)
+        grown = getattr(self._part, attr) + data
+        if len(grown) > HEADER_LIMIT:
+            raise MultipartParseError("a part header is too long for the journal")
+        setattr(self._part, attr, grown)
 
     def _begin(self) -> None:
         self._part = _Part()
@@ -115,12 +125,16 @@ class MultipartSummary:
         part = self._part
         part.size += end - start
         limit = PEEK_LIMIT if part.filename is not None else FIELD_LIMIT
+        if len(self.fields) >= MAX_PARTS:
+            return
         room = limit - len(self._data)
         if room > 0:
             self._data += data[start : min(end, start + room)]
 
     def _end(self) -> None:
         part = self._part
+        if len(self.fields) >= MAX_PARTS:
+            return
         if part.filename is None:
             self.fields.append((part.name, bytes(self._data).decode("utf-8", "replace")))
             return
@@ -132,7 +146,7 @@ class MultipartSummary:
             return
         try:
             self._parser.write(chunk)
-        except MultipartParseError:
+        except (MultipartParseError, ValueError):
             self.failed = True
 
     def result(self) -> dict[str, Any] | None:
@@ -159,26 +173,25 @@ class BodyCapture:
         self.media = media.decode("latin-1").lower()
         boundary = options.get(b"boundary")
         self.multipart = MultipartSummary(boundary) if self.media == "multipart/form-data" and boundary else None
-        self.raw = bytearray()
+        self.preview = bytearray()
         self.size = 0
-        self.overflow = False
 
     def feed(self, chunk: bytes) -> None:
         self.size += len(chunk)
         if self.multipart is not None:
             self.multipart.feed(chunk)
-        elif len(self.raw) + len(chunk) <= TEE_LIMIT:
-            self.raw += chunk
-        else:
-            self.overflow = True
+        elif len(self.preview) < PREVIEW_BYTES:
+            self.preview += chunk[: PREVIEW_BYTES - len(self.preview)]
 
-    def summary(self) -> Any:
-        """JSON value, multipart fields, text, or None (no body, too large or unreadable)."""
+    def summary(self, parsed: Any = None) -> Any:
+        """The journal's `body`: `parsed` (the JSON the endpoint parsed, if any) summarized, the multipart
+        fields, a text preview, or None (no body, or one the journal cannot summarize)."""
+        if parsed is not None:
+            return bounded(summarize(parsed))
         if self.multipart is not None:
-            return self.multipart.result()
-        if self.size == 0 or self.overflow:
+            result = self.multipart.result()
+            return bounded(result) if result is not None else None
+        if self.size == 0:
             return None
-        try:
-            return shorten(parse_json_value(self.raw))
-        except (ValueError, RecursionError):  # not JSON (UnicodeDecodeError is a ValueError), or too deep
-            return shorten(bytes(self.raw[:STRING_LIMIT]).decode("utf-8", "replace"))
+        text = bytes(self.preview).decode("utf-8", "replace")
+        return text if self.size <= PREVIEW_BYTES else f"{text}…[{self.size} bytes]"

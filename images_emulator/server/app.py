@@ -5,25 +5,26 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from images_emulator import __version__
 from images_emulator.api.openapi import complete_document
-from images_emulator.api.responses import JSONBody
+from images_emulator.api.responses import error_response
 from images_emulator.api.routes import admin, edits, files, generations, health, variations
 from images_emulator.api.runtime import ApiConfig, Runtime
 from images_emulator.api.urls import UrlSigner
+from images_emulator.contract.endpoints import EDITS, GENERATIONS, VARIATIONS
 from images_emulator.contract.errors import ApiError, invalid_url, method_not_allowed, server_error, store_unavailable
 from images_emulator.harness.context import request_context
 from images_emulator.harness.fixtures import load_fixtures
@@ -31,25 +32,36 @@ from images_emulator.harness.latency import parse_latency
 from images_emulator.harness.state import Harness, HarnessConfig
 from images_emulator.harness.store import StoreUnavailable, open_store
 from images_emulator.imaging.cache import ImageCache
-from images_emulator.server.middleware import AuthMiddleware, HarnessMiddleware, OpenAIHeadersMiddleware
+from images_emulator.server.asgi import EmulatorEntry, Endpoint
+from images_emulator.server.cors import CorsPolicy
 from images_emulator.server.settings import Settings
 
 log = logging.getLogger("images_emulator")
 
-EXPOSED_HEADERS = [
-    "x-request-id",
-    "openai-processing-ms",
-    "openai-version",
-    "retry-after",
-    "retry-after-ms",
-    "x-should-retry",
-    "x-emulator-worker",
-    *(f"x-ratelimit-{what}-{unit}" for what in ("limit", "remaining", "reset") for unit in ("requests", "images")),
-]
+# The image endpoints the entry calls straight from this table (the FastAPI routes document them).
+ENDPOINTS: dict[tuple[str, str], Endpoint] = {
+    ("POST", GENERATIONS.path): generations.create_image,
+    ("POST", EDITS.path): edits.create_image_edit,
+    ("POST", VARIATIONS.path): variations.create_image_variation,
+}
 
 
-def error_response(error: ApiError, headers: Mapping[str, str] | None = None) -> JSONResponse:
-    return JSONBody(error.body(), status_code=error.status, headers={**error.headers, **(headers or {})})
+class EmulatorApp(FastAPI):
+    """FastAPI with the emulator's entry outermost (server/asgi.py: headers, CORS, journal, auth, the
+    image endpoints)."""
+
+    def __init__(self, settings: Settings, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.settings = settings
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return EmulatorEntry(
+            super().build_middleware_stack(),
+            self.state.runtime,
+            ENDPOINTS,
+            api_key=self.settings.api_key,
+            cors_policy=CorsPolicy.from_setting(self.settings.cors_origins),
+        )
 
 
 async def _api_error(_: Request, exc: Exception) -> JSONResponse:
@@ -148,7 +160,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     Raises FixturesError when the fixtures directory is unusable.
     """
     settings = settings or Settings()
-    app = FastAPI(
+    app = EmulatorApp(
+        settings,
         lifespan=lifespan,
         title="images-emulator",
         version=__version__,
@@ -170,16 +183,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(StoreUnavailable, _store_unavailable)
     app.add_exception_handler(Exception, _unexpected_error)
 
-    app.add_middleware(AuthMiddleware, api_key=settings.api_key)
-    app.add_middleware(HarnessMiddleware, runtime=runtime)
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=["*"],
-        allow_methods=["*"],
-        allow_headers=["*"],
-        expose_headers=EXPOSED_HEADERS,
-    )
-    app.add_middleware(OpenAIHeadersMiddleware)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

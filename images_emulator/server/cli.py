@@ -17,7 +17,6 @@ from pydantic import ValidationError
 
 from images_emulator.harness.fixtures import FixturesError, load_fixtures
 from images_emulator.harness.store import StoreUnavailable, open_store
-from images_emulator.server.http_protocol import protocol_spec
 from images_emulator.server.settings import Settings
 
 ENV_PREFIX = "EMULATOR_"
@@ -115,5 +114,7 @@ def serve(settings: Settings) -> None:
         workers=settings.workers,
         log_level=settings.log_level,
         proxy_headers=False,
-        http=protocol_spec(),  # h11 with header and drain deadlines
+        http="images_emulator.server.connections:GuardedProtocol",  # httptools, with the head deadline
+        loop="uvloop",
+        timeout_graceful_shutdown=settings.graceful_seconds,
     )

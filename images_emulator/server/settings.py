@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     )
     log_level: LogLevel = Field("info", description="uvicorn log level.")
     api_key: str | None = Field(None, description="When set, only this bearer key is accepted.")
+    cors_origins: str | None = Field(
+        None,
+        description="Origins (comma-separated, or `*`) whose pages may call the admin API and dashboard, "
+        "besides the same origin; unset: localhost origins only. The API itself answers every origin.",
+    )
     public_url: str | None = Field(
         None,
         description="Base URL clients use to reach this server, for image URLs (e.g. http://emulator:8000).",
@@ -60,6 +65,12 @@ class Settings(BaseSettings):
         10.0,
         gt=0,
         description="Longest a client may take to send a request's headers; slower ones get 408 and are disconnected.",
+    )
+    graceful_seconds: int = Field(
+        5,
+        ge=0,
+        le=3600,
+        description="On SIGTERM: how long in-flight requests and streams may finish before they are ended.",
     )
     stream_interval_ms: int = Field(0, ge=0, description="Pause between streamed events, ms.")
     fixtures: Path | None = Field(None, description="Directory holding fixtures.yaml and its images.")

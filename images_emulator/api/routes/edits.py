@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from images_emulator.api.image_parts import edit_parts, files_of_edit, json_edit_parts
 from images_emulator.api.multipart import read_form
 from images_emulator.api.openapi import EDIT_FILE_TYPES, json_body_doc, response_docs
-from images_emulator.api.request_body import is_json, media_type, parse_json_object, read_body, unsupported_content_type
+from images_emulator.api.request_body import is_json, json_object, media_type, read_body, unsupported_content_type
 from images_emulator.api.routes.common import images_response, plan_for
 from images_emulator.api.runtime import Runtime, get_runtime
 from images_emulator.api.streaming import stream_response
@@ -42,7 +42,7 @@ async def create_image_edit(request: Request, runtime: Runtime = Depends(get_run
 
             job = await run_in_threadpool(validate_edit, form.body, form_files, form=True, catalog=catalog)
     elif is_json(kind):
-        body = parse_json_object(await read_body(request, limit, timeout))
+        body = await json_object(request, await read_body(request, limit, timeout))
 
         def json_files(spec: ModelSpec) -> EditInputs:
             return files_of_edit(json_edit_parts(body, spec), spec)

@@ -1,0 +1,263 @@
+"""The emulator's ASGI entry: what every HTTP request goes through, in one layer (each layer costs time).
+
+For each request, in order:
+1. a RequestContext (request id); on the response, OpenAI's headers (`x-request-id`, ...) and the
+   answering process (`x-emulator-worker`);
+2. its connection learns a request is in progress (server/connections.py: the head deadline);
+3. CORS (server/cors.py): a preflight is answered here, a foreign page refused on the admin surface;
+4. the session prefix `/__emulator/sessions/<id>/...` comes off the path;
+5. the journal entry, for every request but the admin surface and the server's pages, with a
+   bounded summary of the body made as it streams in;
+6. `/v1/...` needs an API key;
+7. the image endpoints run straight from a table (no router, no dependency solving); anything else
+   goes to the FastAPI app (admin, docs, image URLs, Azure).
+Then: a body the answer did not wait for (a 413, a 401) is read and discarded, within bounds, so a
+client that sends its whole body before reading gets the answer instead of a reset; the journal
+entry is finished before the last byte goes out; the connection is told the request is done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable, Mapping
+
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from images_emulator.api.responses import error_response
+from images_emulator.api.runtime import Runtime
+from images_emulator.contract.errors import ApiError, invalid_api_key, no_api_key, server_error, store_unavailable
+from images_emulator.harness.body_capture import BodyCapture
+from images_emulator.harness.context import STATE_KEY, RequestContext, new_request_id
+from images_emulator.harness.journal import Entry, public_headers
+from images_emulator.harness.sessions import API_PREFIX, SESSION_HEADER, split_session_path
+from images_emulator.harness.store import StoreUnavailable
+from images_emulator.server import cors
+from images_emulator.server.connections import connection_of
+
+log = logging.getLogger("images_emulator")
+
+OPENAI_VERSION = b"2020-10-01"
+WORKER_HEADER = "x-emulator-worker"  # the pid of the process that answered (tells workers and replicas apart)
+# The paths the journal leaves out: the admin surface and the server's own pages.
+UNJOURNALED = frozenset({"/__emulator", "/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+DRAIN_BYTES = 16 * 1024 * 1024  # of a body the answer did not wait for, read and discarded at most
+ALLOWED_METHODS = ("GET", "POST", "DELETE", "HEAD", "OPTIONS")
+
+Endpoint = Callable[[Request, Runtime], Awaitable[Response]]
+
+
+def journaled(path: str) -> bool:
+    """Whether a request to `path` (its session prefix removed) is recorded: every request but those to
+    `/__emulator/...`, `/health` and the API docs, including paths that do not exist (a misrouted client
+    is what the journal shows best)."""
+    return path not in UNJOURNALED and not path.startswith("/__emulator/")
+
+
+def bearer_key(authorization: str) -> str:
+    """The key of an `Authorization: Bearer <key>` header value."""
+    return authorization.partition(" ")[2].strip()
+
+
+def caller_key(headers: Headers) -> str:
+    """What rate limits count per: the bearer key, else Azure's `api-key` header."""
+    return bearer_key(headers.get("authorization", "")) or headers.get("api-key", "").strip()
+
+
+def check_api_key(authorization: str, expected: str | None) -> ApiError | None:
+    """OpenAI's 401 unless `Authorization: Bearer <key>` carries a key (with `--api-key`, that key)."""
+    scheme, _, key = authorization.strip().partition(" ")
+    key = key.strip()
+    if scheme.lower() != "bearer" or not key:
+        return no_api_key()
+    if expected is not None and key != expected:
+        return invalid_api_key(key)
+    return None
+
+
+class EmulatorEntry:
+    """The outermost ASGI app: the steps of the module docstring around the FastAPI app."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        runtime: Runtime,
+        endpoints: Mapping[tuple[str, str], Endpoint],
+        *,
+        api_key: str | None,
+        cors_policy: cors.CorsPolicy,
+    ) -> None:
+        self.app = app
+        self.runtime = runtime
+        self.endpoints = endpoints
+        self.api_key = api_key
+        self.cors = cors_policy
+        self.worker = str(os.getpid()).encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        context = RequestContext(new_request_id())
+        scope.setdefault("state", {})[STATE_KEY] = context
+        connection = connection_of(scope)
+        if connection is not None:
+            connection.request_started()
+        try:
+            await Exchange(self, scope, receive, send, context).run()
+        finally:
+            if connection is not None:
+                connection.response_done()
+
+
+class Exchange:
+    """One request and its response through the entry."""
+
+    def __init__(self, entry: EmulatorEntry, scope: Scope, receive: Receive, send: Send, context: RequestContext):
+        self.entry = entry
+        self.scope = scope
+        self.raw_receive = receive
+        self.raw_send = send
+        self.context = context
+        self.started = time.perf_counter()
+        self.headers = Headers(scope=scope)
+        self.origin = self.headers.get("origin")
+        self.cors_allowed = False
+        self.body_done = scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE") and not self.headers.get(
+            "content-length"
+        )
+        self.response_started = False
+        self.entry_record: Entry | None = None
+        self.capture: BodyCapture | None = None
+
+    async def run(self) -> None:
+        scope, headers, context = self.scope, self.headers, self.context
+        session, path = split_session_path(scope["path"])
+        if session is not None:
+            scope["path"], scope["raw_path"] = path, path.encode()
+        if self.origin is not None:
+            self.cors_allowed = self.entry.cors.allows(scope["path"], self.origin, headers.get("host"))
+            if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
+                await self.preflight()
+                return
+            if not self.cors_allowed:
+                await self.answer(ApiError(403, f"Requests from {self.origin} are not allowed here (CORS).",
+                                           code="origin_not_allowed"))  # fmt: skip
+                return
+        context.session = session or headers.get(SESSION_HEADER) or None
+        context.api_key = caller_key(headers)
+        harness = self.entry.runtime.harness
+        if journaled(path) and harness.journal.size:
+            self.entry_record = Entry(context.request_id, scope["method"], path, context.session,
+                                      public_headers(scope["headers"]))  # fmt: skip
+            self.capture = BodyCapture(headers.get("content-type", ""))
+            await harness.best_effort(harness.journal.add(self.entry_record), None)
+        try:
+            await self.dispatch(path)
+        finally:
+            if self.response_started and not self.body_done:
+                await self.drain()
+            await self.finish()
+
+    async def dispatch(self, path: str) -> None:
+        if path.startswith(API_PREFIX) and self.scope["method"] != "OPTIONS":
+            error = check_api_key(self.headers.get("authorization", ""), self.entry.api_key)
+            if error is not None:
+                await self.answer(error)
+                return
+        endpoint = self.entry.endpoints.get((self.scope["method"], path))
+        if endpoint is None:
+            await self.entry.app(self.scope, self.receive, self.send)
+            return
+        try:
+            response = await endpoint(Request(self.scope, self.receive), self.entry.runtime)
+        except ApiError as exc:
+            response = error_response(exc)
+        except StoreUnavailable as exc:
+            response = error_response(store_unavailable(str(exc)))
+        except Exception as exc:  # a bug: logged with its traceback, answered as OpenAI's 500
+            log.exception("unexpected error", exc_info=exc)
+            response = error_response(server_error(self.context.request_id))
+        await response(self.scope, self.receive, self.send)
+
+    async def answer(self, error: ApiError) -> None:
+        await error_response(error)(self.scope, self.receive, self.send)
+
+    async def preflight(self) -> None:
+        if not self.cors_allowed:
+            await self.answer(ApiError(400, f"Disallowed CORS origin {self.origin}.", code="origin_not_allowed"))
+            return
+        headers = cors.preflight_headers(self.origin or "", self.headers, ALLOWED_METHODS)
+        await self.send({"type": "http.response.start", "status": 200, "headers": headers})
+        await self.send({"type": "http.response.body", "body": b""})
+
+    # --- the wrapped ASGI channel -------------------------------------------------------------------
+
+    async def receive(self) -> Message:
+        message = await self.raw_receive()
+        if message["type"] == "http.request":
+            if self.capture is not None:
+                self.capture.feed(message.get("body", b""))
+            if not message.get("more_body", False):
+                self.body_done = True
+        elif message["type"] == "http.disconnect":
+            self.body_done = True
+        return message
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.response_started = True
+            own = list(message.get("headers", []))
+            message = {**message, "headers": [*own, *await self.extra_headers({name.lower() for name, _ in own})]}
+            if self.entry_record is not None:
+                self.entry_record.status = message["status"]
+        elif message["type"] == "http.response.body" and not message.get("more_body", False):
+            await self.finish()  # before the last byte: a client that has its answer finds the entry
+        await self.raw_send(message)
+
+    async def extra_headers(self, present: set[bytes]) -> list[tuple[bytes, bytes]]:
+        """The headers every answer carries; rate-limit ones only where the answer (a 429) has none."""
+        headers = [
+            (b"x-request-id", self.context.request_id.encode()),
+            (b"openai-processing-ms", str(int((time.perf_counter() - self.started) * 1000)).encode()),
+            (b"openai-version", OPENAI_VERSION),
+            (WORKER_HEADER.encode(), self.entry.worker),
+        ]
+        if self.origin is not None and self.cors_allowed and b"access-control-allow-origin" not in present:
+            headers += cors.response_headers(self.origin)
+        harness = self.entry.runtime.harness
+        limited = self.entry_record is not None and harness.limiter.enabled and self.context.api_key
+        if limited and b"x-ratelimit-limit-requests" not in present:
+            limits = await harness.best_effort(harness.limiter.headers(self.context.api_key), {})
+            headers += [(name.encode(), value.encode()) for name, value in limits.items()]
+        return headers
+
+    async def finish(self) -> None:
+        record = self.entry_record
+        if record is None or record.duration_ms is not None:
+            return
+        summary = self.capture.summary(self.context.body) if self.capture is not None else None
+        record.finish(summary, self.context.fault)
+        harness = self.entry.runtime.harness
+        await harness.best_effort(harness.journal.finish(record), None)
+
+    async def drain(self) -> None:
+        """Read and discard what is left of a body the answer did not wait for (bounded in bytes and time)."""
+        budget = DRAIN_BYTES
+        try:
+            async with asyncio.timeout(self.entry.runtime.config.body_timeout_seconds):
+                while not self.body_done and budget > 0:
+                    message = await self.raw_receive()
+                    if message["type"] == "http.disconnect":
+                        break
+                    budget -= len(message.get("body", b""))
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            pass
+

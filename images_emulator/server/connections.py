@@ -1,0 +1,177 @@
+"""Deadlines for slow and stalled clients, around uvicorn's fast HTTP protocol (httptools).
+
+uvicorn times out only idle keep-alive connections (after a response); nothing bounds how long a
+client may take to send a request's head, so a client that opens a connection and sends nothing,
+or drips its headers a byte at a time, would hold the connection for good. GuardedProtocol wraps
+uvicorn's own protocol (composition, not a subclass: every protocol event is passed on unchanged)
+and adds what httptools leaves out: while no request is in progress, the next request's head must
+arrive within `--header-timeout-seconds` (a client that sent part of one then gets a 408 in OpenAI's
+envelope; an idle connection is closed) and within HEAD_LIMIT bytes (h11's 16 KiB: httptools would
+buffer a head without end); a request httptools cannot parse gets its 400 in the envelope too. The
+app says when a request starts and when its response is done (`request_started` / `response_done`,
+found by the client's address); the body's own deadline, and draining a body the response did not
+wait for, are the app's (api/request_body.py, server/asgi.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import http
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from uvicorn.config import HTTP_PROTOCOLS
+from uvicorn.importer import import_from_string
+
+from images_emulator.contract.errors import ApiError
+
+INNER_PROTOCOL = "httptools"  # the fast parser (C), as `--http httptools` names it
+HEADER_TIMEOUT_MESSAGE = "Request timeout: the request headers were not received within {seconds:g} seconds."
+HEAD_LIMIT = 16 * 1024
+HEAD_TOO_LARGE_MESSAGE = f"Bad request: the request headers are larger than {HEAD_LIMIT // 1024} KiB."
+HEAD_END = b"\r\n\r\n"
+
+# This process's open connections by client address (host, port): how the app finds a request's one.
+_open: dict[tuple[str, int], GuardedProtocol] = {}
+
+
+@functools.cache
+def header_timeout() -> float:
+    """`--header-timeout-seconds` of this process (read once: every worker has the same settings)."""
+    from images_emulator.server.settings import Settings
+
+    return Settings().header_timeout_seconds
+
+
+def raw_error_response(error: ApiError) -> bytes:
+    """A whole HTTP/1.1 response carrying `error`, that closes the connection (written without a parser)."""
+    body = json.dumps(error.body()).encode()
+    head = (
+        f"HTTP/1.1 {error.status} {http.HTTPStatus(error.status).phrase}\r\n"
+        "content-type: application/json\r\n"
+        f"content-length: {len(body)}\r\n"
+        "connection: close\r\n\r\n"
+    )
+    return head.encode("ascii") + body
+
+
+def _address(peer: Any) -> tuple[str, int] | None:
+    if isinstance(peer, tuple | list) and len(peer) >= 2:
+        return str(peer[0]), int(peer[1])
+    return None
+
+
+def connection_of(scope: Mapping[str, Any]) -> GuardedProtocol | None:
+    """The connection a request came on (None in process, or on a unix socket)."""
+    client = _address(scope.get("client"))
+    return _open.get(client) if client is not None else None
+
+
+class GuardedProtocol(asyncio.Protocol):
+    """uvicorn's httptools protocol, with the head deadline (see the module docstring)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.inner: asyncio.Protocol = import_from_string(HTTP_PROTOCOLS[INNER_PROTOCOL])(*args, **kwargs)
+        self.loop = kwargs.get("_loop") or asyncio.get_event_loop()
+        self.timeout = header_timeout()
+        self.transport: asyncio.Transport | None = None
+        self.address: tuple[str, int] | None = None
+        self.in_progress = 0  # requests the app is working on
+        self.head_bytes = 0  # bytes of the next request's head received so far
+        self.head_seen = False  # its end arrived: what follows is a body, not counted
+        self.head_tail = b""  # the last bytes received, for an end split across reads
+        self.deadline: asyncio.TimerHandle | None = None
+        self.send_400 = getattr(self.inner, "send_400_response", None)
+        if self.send_400 is not None:  # uvicorn's answer to an unparsable request is plain text
+            self.inner.send_400_response = self._unparsable
+
+    # --- asyncio.Protocol, passed on -------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # uvloop's transports are not asyncio's classes
+        self.address = _address(transport.get_extra_info("peername"))
+        if self.address is not None:
+            _open[self.address] = self
+        self.inner.connection_made(transport)
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        if not self.in_progress and not self.head_seen and not self._head_within_limit(data):
+            self._refuse(ApiError(400, HEAD_TOO_LARGE_MESSAGE))
+            return
+        self.inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self.inner.eof_received()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        if self.address is not None and _open.get(self.address) is self:
+            del _open[self.address]
+        self.inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.inner.resume_writing()
+
+    # --- what the app tells -------------------------------------------------------------------------
+
+    def request_started(self) -> None:
+        self.in_progress += 1
+        self._disarm()
+
+    def response_done(self) -> None:
+        self.in_progress = max(0, self.in_progress - 1)
+        if not self.in_progress:
+            self.head_bytes, self.head_seen, self.head_tail = 0, False, b""
+            self._arm()
+
+    # --- the head's size ----------------------------------------------------------------------------
+
+    def _head_within_limit(self, data: bytes) -> bool:
+        """Counts `data` into the head being received; False once it passes HEAD_LIMIT unfinished."""
+        window = self.head_tail + data
+        end = window.find(HEAD_END)
+        if end >= 0:
+            self.head_seen = True
+            return self.head_bytes - len(self.head_tail) + end <= HEAD_LIMIT
+        self.head_bytes += len(data)
+        self.head_tail = window[-(len(HEAD_END) - 1) :]
+        return self.head_bytes <= HEAD_LIMIT
+
+    def _unparsable(self, message: str) -> None:
+        if self.in_progress and self.send_400 is not None:  # mid-request: uvicorn's own handling
+            self.send_400(message)
+            return
+        self._refuse(ApiError(400, f"Bad request: {message}"))
+
+    def _refuse(self, error: ApiError) -> None:
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            transport.write(raw_error_response(error))
+            transport.close()
+
+    # --- the deadline ---------------------------------------------------------------------------------
+
+    def _arm(self) -> None:
+        self._disarm()
+        self.deadline = self.loop.call_later(self.timeout, self._expired)
+
+    def _disarm(self) -> None:
+        if self.deadline is not None:
+            self.deadline.cancel()
+            self.deadline = None
+
+    def _expired(self) -> None:
+        self.deadline = None
+        transport = self.transport
+        if self.in_progress or transport is None or transport.is_closing():
+            return
+        if self.head_bytes:  # a request began and stalled: say so before closing
+            message = HEADER_TIMEOUT_MESSAGE.format(seconds=self.timeout)
+            transport.write(raw_error_response(ApiError(408, message, code="request_timeout")))
+        transport.close()
