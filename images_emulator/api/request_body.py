@@ -70,16 +70,35 @@ async def limited_stream(request: Request, limit: int) -> AsyncGenerator[bytes, 
 
 
 async def read_body(request: Request, limit: int, timeout: float | None = None) -> bytes:
-    """The whole body: 413 past `limit` bytes, 408 when it takes longer than `timeout` seconds."""
+    """The whole body: 413 past `limit` bytes, 408 when it takes longer than `timeout` seconds.
+
+    Reads the ASGI messages directly (no stream generators): most bodies are one message.
+    """
+    declared = request_context(request.scope).headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise body_too_large(limit)
 
     async def collect() -> bytes:
-        return b"".join([chunk async for chunk in limited_stream(request, limit)])
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await request.receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnect()
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise body_too_large(limit)
+            if chunk:
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     return await within(timeout, collect())
 
 
 def media_type(request: Request) -> str:
-    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return request_context(request.scope).headers.get("content-type", "").split(";")[0].strip().lower()
 
 
 def is_json(kind: str) -> bool:
@@ -132,9 +151,9 @@ async def json_object(request: Request, raw: bytes) -> dict[str, Any]:
     return document
 
 
-async def read_json_object(request: Request, limit: int, timeout: float | None = None) -> dict[str, Any]:
-    """The request's JSON object; non-JSON content types are refused with a 400."""
+async def read_json_body(request: Request, limit: int, timeout: float | None = None) -> bytes:
+    """The request's body, unparsed; non-JSON content types are refused with a 400."""
     kind = media_type(request)
     if not is_json(kind):
         raise unsupported_content_type(kind, ("application/json",), JSON_HINT)
-    return await json_object(request, await read_body(request, limit, timeout))
+    return await read_body(request, limit, timeout)

@@ -3,11 +3,12 @@ test harness, and the API date it answers as."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from fastapi import Request
 
+from images_emulator.api.known_bodies import KnownBodies
 from images_emulator.api.urls import UrlSigner
 from images_emulator.contract.catalog import Catalog, api_day, catalog_as_of
 from images_emulator.harness.state import Harness
@@ -31,6 +32,7 @@ class Runtime:
     signer: UrlSigner
     harness: Harness
     api_date: date | None = None  # None: `today`
+    bodies: KnownBodies = field(default_factory=KnownBodies)  # small JSON bodies seen lately
 
     def catalog(self) -> Catalog:
         """The API as of the configured date (the current day's, for `--api-date today`)."""

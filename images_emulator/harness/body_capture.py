@@ -59,6 +59,11 @@ def bounded(summary: Any) -> Any:
     return {"truncated": True, "summary_bytes": len(text), "preview": text[:PREVIEW_BYTES]}
 
 
+def json_summary(parsed: Any) -> Any:
+    """The journal's `body` for a JSON body the endpoint parsed."""
+    return bounded(summarize(parsed))
+
+
 def image_facts(head: bytes) -> dict[str, Any]:
     """width, height and mode of an image from its first bytes (None when Pillow cannot tell)."""
     try:
@@ -187,7 +192,7 @@ class BodyCapture:
         """The journal's `body`: `parsed` (the JSON the endpoint parsed, if any) summarized, the multipart
         fields, a text preview, or None (no body, or one the journal cannot summarize)."""
         if parsed is not None:
-            return bounded(summarize(parsed))
+            return json_summary(parsed)
         if self.multipart is not None:
             result = self.multipart.result()
             return bounded(result) if result is not None else None

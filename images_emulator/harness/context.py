@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
-from collections.abc import MutableMapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 STATE_KEY = "images_emulator.context"  # where it lives in the ASGI scope's "state"
@@ -16,10 +18,12 @@ class RequestContext:
     """Made by the server for each HTTP request (request id), filled in as the request goes."""
 
     request_id: str
+    headers: Mapping[str, str] = field(default_factory=dict)  # by lower-case name (header_map)
     session: str | None = None  # the harness session the request belongs to
     api_key: str = ""  # the bearer key: what rate limits count per
     fault: str | None = None  # the fault the harness applied, for the journal
     body: Any = None  # the JSON body the endpoint parsed (the journal summarizes it: no second parse)
+    body_summary: Any = None  # that summary, when the endpoint already had it (a body seen before)
 
 
 # `req_` + 32 hex digits like OpenAI's: 16 random per process, then a counter (cheaper than uuid4).
@@ -31,10 +35,26 @@ def new_request_id() -> str:
     return f"req_{_PROCESS}{next(_COUNTER) & 0xFFFFFFFFFFFFFFFF:016x}"
 
 
+def header_map(raw: Iterable[tuple[bytes, bytes]]) -> Mapping[str, str]:
+    """An ASGI scope's headers by lower-case name, the first of a repeated one winning (as Starlette's
+    `Headers.get`); built once per request, so every lookup after is a dict lookup. Read-only: a
+    client repeating its headers gets the same mapping back."""
+    return _header_map(tuple(raw))
+
+
+@functools.lru_cache(maxsize=256)
+def _header_map(raw: tuple[tuple[bytes, bytes], ...]) -> Mapping[str, str]:
+    return MappingProxyType({name.decode("latin-1").lower(): value.decode("latin-1") for name, value in reversed(raw)})
+
+
+def new_context(scope: MutableMapping[str, Any]) -> RequestContext:
+    """A new request's context, kept in its scope."""
+    context = RequestContext(new_request_id(), header_map(scope.get("headers", ())))
+    scope.setdefault("state", {})[STATE_KEY] = context
+    return context
+
+
 def request_context(scope: MutableMapping[str, Any]) -> RequestContext:
     """The context of the request `scope` belongs to (made on first use, e.g. by an in-process test)."""
-    state = scope.setdefault("state", {})
-    context = state.get(STATE_KEY)
-    if context is None:
-        context = state[STATE_KEY] = RequestContext(new_request_id())
-    return context  # type: ignore[no-any-return]
+    context = scope.get("state", {}).get(STATE_KEY)
+    return context if context is not None else new_context(scope)

@@ -7,9 +7,9 @@ always finds the finished entry, whichever worker or replica it asks.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from images_emulator.contract.errors import mask_key
@@ -19,7 +19,15 @@ LOG = "journal"
 
 
 def iso_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """The current UTC time as `2026-11-19T12:00:00.000Z`."""
+    now = time.time()
+    second = int(now)
+    return f"{_iso_second(second)}.{int((now - second) * 1000):03d}Z"
+
+
+@functools.lru_cache(maxsize=2)
+def _iso_second(second: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
 
 
 def public_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import threading
+from collections import OrderedDict
 
 from PIL import Image, ImageOps
 
@@ -58,6 +60,28 @@ def render_spec(job: Job, index: int, partial: int | None = None) -> RenderSpec:
     )
 
 
+# The final specs of recent jobs, by identity: a body seen before validates to the same Job object
+# (api/known_bodies.py), so its cache keys are built once and compare by identity. Holding the job
+# keeps its id from being reused while the entry lives.
+_SPECS: OrderedDict[int, tuple[Job, tuple[RenderSpec, ...]]] = OrderedDict()
+_SPECS_KEPT = 256
+_specs_lock = threading.Lock()
+
+
+def final_specs(job: Job) -> tuple[RenderSpec, ...]:
+    """`render_spec(job, i)` for every image of `job`."""
+    with _specs_lock:
+        known = _SPECS.get(id(job))
+        if known is not None and known[0] is job:
+            return known[1]
+    specs = tuple(render_spec(job, index) for index in range(job.n))
+    with _specs_lock:
+        _SPECS[id(job)] = (job, specs)
+        if len(_SPECS) > _SPECS_KEPT:
+            _SPECS.popitem(last=False)
+    return specs
+
+
 def rendered(cache: ImageCache, job: Job, spec: RenderSpec) -> bytes:
     """The placeholder `spec` describes for `job`, from the cache or freshly rendered."""
     inputs = tuple(upload.image for upload in job.inputs)
@@ -88,7 +112,7 @@ def final_images(cache: ImageCache, job: Job, fixture: bytes | None = None) -> l
     """The job's n final images: the fixture image (n times) when the harness chose one, else rendered."""
     if fixture is not None:
         return [fixture_picture(cache, fixture, render_spec(job, 0))] * job.n
-    return [rendered(cache, job, render_spec(job, i)) for i in range(job.n)]
+    return [rendered(cache, job, spec) for spec in final_specs(job)]
 
 
 def stream_image(cache: ImageCache, job: Job, fixture: bytes | None, index: int, partial: int | None) -> bytes:

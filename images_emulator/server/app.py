@@ -16,7 +16,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
-from starlette.types import ASGIApp
+from starlette.types import Receive, Scope, Send
 
 from images_emulator import __version__
 from images_emulator.api.openapi import complete_document
@@ -47,21 +47,29 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
 
 
 class EmulatorApp(FastAPI):
-    """FastAPI with the emulator's entry outermost (server/asgi.py: headers, CORS, journal, auth, the
-    image endpoints)."""
+    """FastAPI behind the emulator's entry (server/asgi.py: headers, CORS, journal, auth, the image
+    endpoints). The entry comes first, before FastAPI's own call, so the image endpoints pay for
+    no router, middleware stack or telemetry check; every other path goes on to FastAPI."""
 
     def __init__(self, settings: Settings, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.settings = settings
+        self.entry: EmulatorEntry | None = None
 
-    def build_middleware_stack(self) -> ASGIApp:
-        return EmulatorEntry(
-            super().build_middleware_stack(),
-            self.state.runtime,
-            ENDPOINTS,
-            api_key=self.settings.api_key,
-            cors_policy=CorsPolicy.from_setting(self.settings.cors_origins),
-        )
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        if self.entry is None:
+            self.entry = EmulatorEntry(
+                super().__call__,
+                self.state.runtime,
+                ENDPOINTS,
+                api_key=self.settings.api_key,
+                cors_policy=CorsPolicy.from_setting(self.settings.cors_origins),
+            )
+        scope["app"] = self
+        await self.entry(scope, receive, send)
 
 
 async def _api_error(_: Request, exc: Exception) -> JSONResponse:
@@ -182,7 +190,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StoreUnavailable, _store_unavailable)
     app.add_exception_handler(Exception, _unexpected_error)
-
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -24,7 +24,6 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
 
-from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -33,7 +32,7 @@ from images_emulator.api.responses import error_response
 from images_emulator.api.runtime import Runtime
 from images_emulator.contract.errors import ApiError, invalid_api_key, no_api_key, server_error, store_unavailable
 from images_emulator.harness.body_capture import BodyCapture
-from images_emulator.harness.context import STATE_KEY, RequestContext, new_request_id
+from images_emulator.harness.context import RequestContext, new_context
 from images_emulator.harness.journal import Entry, public_headers
 from images_emulator.harness.sessions import API_PREFIX, SESSION_HEADER, split_session_path
 from images_emulator.harness.store import StoreUnavailable
@@ -64,7 +63,7 @@ def bearer_key(authorization: str) -> str:
     return authorization.partition(" ")[2].strip()
 
 
-def caller_key(headers: Headers) -> str:
+def caller_key(headers: Mapping[str, str]) -> str:
     """What rate limits count per: the bearer key, else Azure's `api-key` header."""
     return bearer_key(headers.get("authorization", "")) or headers.get("api-key", "").strip()
 
@@ -103,8 +102,7 @@ class EmulatorEntry:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        context = RequestContext(new_request_id())
-        scope.setdefault("state", {})[STATE_KEY] = context
+        context = new_context(scope)
         connection = connection_of(scope)
         if connection is not None:
             connection.request_started()
@@ -125,7 +123,7 @@ class Exchange:
         self.raw_send = send
         self.context = context
         self.started = time.perf_counter()
-        self.headers = Headers(scope=scope)
+        self.headers = context.headers
         self.origin = self.headers.get("origin")
         self.cors_allowed = False
         self.body_done = scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE") and not self.headers.get(
@@ -241,7 +239,9 @@ class Exchange:
         record = self.entry_record
         if record is None or record.duration_ms is not None:
             return
-        summary = self.capture.summary(self.context.body) if self.capture is not None else None
+        summary = self.context.body_summary
+        if summary is None and self.capture is not None:
+            summary = self.capture.summary(self.context.body)
         record.finish(summary, self.context.fault)
         harness = self.entry.runtime.harness
         await harness.best_effort(harness.journal.finish(record), None)

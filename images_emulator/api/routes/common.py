@@ -18,7 +18,7 @@ from images_emulator.contract.job import Job
 from images_emulator.contract.usage import job_usage, svg_usage
 from images_emulator.harness.context import request_context
 from images_emulator.harness.plan import Plan, admit
-from images_emulator.imaging.pictures import final_images, render_spec
+from images_emulator.imaging.pictures import final_images, final_specs
 
 
 async def hold(request: Request, seconds: float) -> bool:
@@ -33,9 +33,8 @@ async def hold(request: Request, seconds: float) -> bool:
 
 async def plan_for(request: Request, runtime: Runtime, job: Job) -> Plan:
     """The harness's plan for a valid job (error faults and rate limits raise ApiError)."""
-    return await admit(
-        runtime.harness, request_context(request.scope), job, request.headers, lambda s: hold(request, s)
-    )
+    context = request_context(request.scope)
+    return await admit(runtime.harness, context, job, context.headers, lambda s: hold(request, s))
 
 
 def base_url(request: Request, runtime: Runtime) -> str:
@@ -57,8 +56,7 @@ def response_tail(runtime: Runtime, job: Job, plan: Plan, root: str) -> tuple[by
     urls: list[str] = []
     stored: dict[str, bytes] = {}
     if job.response_format == "url":
-        for index in range(job.n):
-            spec = render_spec(job, index)
+        for index, spec in enumerate(final_specs(job)):
             urls.append(f"{root}{URL_PREFIX}{runtime.signer.token(spec)}.{spec.output_format}")
             if job.endpoint != GENERATIONS:
                 stored[blob_key(spec)] = images[index]
@@ -77,8 +75,7 @@ def tail_cache_key(job: Job, plan: Plan) -> Hashable | None:
     """What a b64_json body depends on; None when it can't be reused (URLs expire, fixtures vary)."""
     if job.response_format == "url" or plan.fixture is not None:
         return None
-    specs = tuple(render_spec(job, index) for index in range(job.n))
-    return ("response-tail", specs, job.input_fidelity, plan.revised_prompt, job.safety_identifier)
+    return ("response-tail", final_specs(job), job.input_fidelity, plan.revised_prompt, job.safety_identifier)
 
 
 async def images_response(request: Request, runtime: Runtime, job: Job, plan: Plan) -> Response:
