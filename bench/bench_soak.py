@@ -11,9 +11,10 @@ and unknown parameters, unknown models, missing keys, wrong methods, undecodable
 rate_limit and content_policy faults, and occasional reads of the journal. Each request has the
 statuses it may answer; anything else, and any 5xx, is a failure (exit status 1).
 
-RSS is the server process's VmRSS (/proc/<pid>/status), read after a warm-up (one request of each
-kind) and then every tenth of the run: the encoded-image cache is bounded (`--cache-bytes`, default
-256 MiB) and the journal keeps 1000 entries, so RSS should rise while the cache fills, then plateau.
+RSS is a worker's VmRSS (/proc/<pid>/status; with several workers the largest of them, the supervisor
+aside), read after a warm-up (one request of each kind) and then every tenth of the run: the encoded-
+image cache is bounded (`--cache-bytes`) and the journal keeps 1000 entries, so RSS should rise while
+the cache fills, then plateau. Target: <= 150 MiB per worker at the end of a 10 000-request run.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from images_emulator.testing.process import EmulatorProcess
 
 API_KEY = "sk-soak"
 GENERATIONS, EDITS, VARIATIONS = "/v1/images/generations", "/v1/images/edits", "/v1/images/variations"
+RSS_TARGET_MIB = 150
 PLATEAU_SHARE = 0.05  # "plateaued": RSS grew by less than 5% of its final value over the last 30% of the run
 
 
@@ -190,12 +192,18 @@ class Results:
     done: int = 0
 
 
-def rss_mib(pid: int) -> float:
+def process_rss_mib(pid: int) -> float:
     """VmRSS of `pid` in MiB, from /proc."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def rss_mib(pid: int) -> float:
+    """The largest worker's VmRSS: `pid`'s children when it forked workers, else `pid` itself."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return max((process_rss_mib(int(child)) for child in children), default=None) or process_rss_mib(pid)
 
 
 async def send(client: httpx2.AsyncClient, call: Call, mix: Mix, results: Results) -> None:
@@ -265,6 +273,9 @@ def report(results: Results, samples: list[tuple[int, float]], elapsed: float, r
     peak = max(rss for _, rss in samples)
     print(f"server RSS: {first:.1f} MiB before, {last:.1f} MiB after (+{last - first:.1f} MiB; peak sample {peak:.1f})")
     print("RSS (MiB) by requests done: " + "  ".join(f"{done}:{rss:.0f}" for done, rss in samples))
+    at = {share: next((rss for done, rss in samples if done >= share * requests), last) for share in (0.1, 0.5, 1.0)}
+    print("RSS per worker at 10% / 50% / 100%: " + " / ".join(f"{rss:.0f}" for rss in at.values()) + " MiB"
+          f" (target <= {RSS_TARGET_MIB} MiB at the end: {'OK' if last <= RSS_TARGET_MIB else 'MISSED'})")
     verdict = "plateaued" if tail_growth <= PLATEAU_SHARE * last else "still growing"
     rule = f"< {PLATEAU_SHARE:.0%} of the final RSS"
     print(f"RSS over the last 30% of the run: {tail_growth:+.1f} MiB -> {verdict} (rule: {rule})")
@@ -280,12 +291,15 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--cache-bytes", type=int, default=None, help="server --cache-bytes (default: its own)")
+    parser.add_argument("--workers", default=None, help="server --workers (default: its own)")
     parser.add_argument("--max-seconds", type=float, default=1800, help="give up (and fail) after this long")
     args = parser.parse_args()
     # The mix exercises every endpoint of the mid-2026 API (dall-e URLs, variations): serve that date.
     server_args = ["--api-key", API_KEY, "--api-date", "2026-05-01"]
     if args.cache_bytes is not None:
         server_args += ["--cache-bytes", str(args.cache_bytes)]
+    if args.workers is not None:
+        server_args += ["--workers", args.workers]
     deadline = time.monotonic() + args.max_seconds
     with EmulatorProcess(args=tuple(server_args)) as server:
         assert server.process is not None

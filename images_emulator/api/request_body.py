@@ -157,3 +157,8 @@ async def read_json_body(request: Request, limit: int, timeout: float | None = N
     if not is_json(kind):
         raise unsupported_content_type(kind, ("application/json",), JSON_HINT)
     return await read_body(request, limit, timeout)
+
+
+async def read_json_object(request: Request, limit: int, timeout: float | None = None) -> dict[str, Any]:
+    """The request's JSON object; non-JSON content types are refused with a 400."""
+    return await json_object(request, await read_json_body(request, limit, timeout))

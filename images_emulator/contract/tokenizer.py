@@ -64,12 +64,16 @@ def parse_vocab(data: bytes) -> dict[bytes, int]:
 
 
 def _build_encoding() -> tiktoken.Encoding:
-    return tiktoken.Encoding(
+    encoding = tiktoken.Encoding(
         name=ENCODING_NAME,
         pat_str=PAT_STR,
         mergeable_ranks=parse_vocab(read_vocab()),
         special_tokens=SPECIAL_TOKENS,
     )
+    # The encoder lives in tiktoken's Rust core; its Python copy of the 200k ranks (about 30 MB) is only
+    # kept for pickling, which nothing here does.
+    encoding._mergeable_ranks = {}
+    return encoding
 
 
 def get_encoding() -> tiktoken.Encoding:

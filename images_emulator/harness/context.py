@@ -27,8 +27,19 @@ class RequestContext:
 
 
 # `req_` + 32 hex digits like OpenAI's: 16 random per process, then a counter (cheaper than uuid4).
-_PROCESS = os.urandom(8).hex()
-_COUNTER = itertools.count(int.from_bytes(os.urandom(4), "big"))
+_PROCESS = ""
+_COUNTER = itertools.count()
+
+
+def _new_process() -> None:
+    """A fresh prefix and counter for this process (again in each forked worker: ids never repeat)."""
+    global _PROCESS, _COUNTER
+    _PROCESS = os.urandom(8).hex()
+    _COUNTER = itertools.count(int.from_bytes(os.urandom(4), "big"))
+
+
+_new_process()
+os.register_at_fork(after_in_child=_new_process)
 
 
 def new_request_id() -> str:

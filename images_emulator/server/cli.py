@@ -12,12 +12,12 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-import uvicorn
 from pydantic import ValidationError
 
 from images_emulator.harness.fixtures import FixturesError, load_fixtures
 from images_emulator.harness.store import StoreUnavailable, open_store
 from images_emulator.server.settings import Settings
+from images_emulator.server.workers import run_servers, server_config, worker_count
 
 ENV_PREFIX = "EMULATOR_"
 
@@ -67,13 +67,14 @@ def check_fixtures(settings: Settings) -> None:
 def shared_store(settings: Settings) -> Iterator[Settings]:
     """The settings every worker gets: with several workers and no --store, an SQLite store in a temporary
     directory (removed at exit) that they all share; --store memory with several workers is refused."""
-    if settings.workers == 1 or (settings.store is not None and settings.store != "memory"):
+    workers = worker_count(settings.workers)
+    if workers == 1 or (settings.store is not None and settings.store != "memory"):
         yield settings
         return
     if settings.store == "memory":
         sys.exit(
             f"images-emulator: --store memory keeps the harness state (journal, faults, rate limits) in each "
-            f"process, so {settings.workers} workers would each see a part of it. Omit --store (the workers "
+            f"process, so {workers} workers would each see a part of it. Omit --store (the workers "
             "then share an SQLite file), or give --store sqlite:///path/state.db or redis://host:port/0."
         )
     with tempfile.TemporaryDirectory(prefix="images-emulator-") as directory:
@@ -106,15 +107,5 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def serve(settings: Settings) -> None:
-    uvicorn.run(
-        "images_emulator.server.app:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_level=settings.log_level,
-        proxy_headers=False,
-        http="images_emulator.server.connections:GuardedProtocol",  # httptools, with the head deadline
-        loop="uvloop",
-        timeout_graceful_shutdown=settings.graceful_seconds,
-    )
+    config = server_config(settings.host, settings.port, settings.log_level, settings.graceful_seconds)
+    sys.exit(run_servers(config, worker_count(settings.workers)))

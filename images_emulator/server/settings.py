@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,7 +27,11 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Interface to listen on (0.0.0.0 in containers).")
     port: int = Field(8000, description="TCP port.")
-    workers: int = Field(1, ge=1, description="Number of uvicorn worker processes.")
+    workers: Annotated[int, Field(ge=1)] | Literal["auto"] = Field(
+        "auto",
+        description="Worker processes: a number, or `auto` (one per core, at most 4). Several workers share "
+        "the harness state through the store.",
+    )
     store: str | None = Field(
         None,
         description="Where the harness state lives: `memory` (one process), `sqlite:///file.db`, or "

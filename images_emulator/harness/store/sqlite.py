@@ -1,15 +1,24 @@
 """The store the worker processes of one server share: an SQLite file in WAL mode (no server needed).
 
-Each process opens its own connection; a write transaction (`BEGIN IMMEDIATE`) makes every
-read-modify-write atomic across them. Calls are short (well under a millisecond) and run inline.
+Reads run inline on the process's own connection (WAL readers never wait). Writes go to one writer
+thread per process, which applies whatever has queued up in one transaction (group commit: under
+load a commit serves many requests) and holds an exclusive file lock around it, so the processes
+take turns without SQLite's sleeping busy-retry. Every read-modify-write runs inside that
+transaction, atomic across the processes. The event loop never waits on the file.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import fcntl
 import json
+import queue
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +32,122 @@ CREATE TABLE IF NOT EXISTS log (
 );
 CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, data BLOB NOT NULL, expires REAL NOT NULL);
 """
+MAX_BATCH = 256  # writes applied in one transaction at most
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    return db
+
+
+@dataclass
+class Write:
+    """One write for the writer thread: `apply(db)` inside the batch's transaction."""
+
+    apply: Callable[[sqlite3.Connection], Any]
+    future: asyncio.Future[Any] | None = None  # None: nobody waits for it
+    trims: tuple[str, int] | None = None  # (log, limit): trim that log after the batch
+    outcome: tuple[Any, BaseException | None] = field(default=(None, None))
+
+
+class Writer:
+    """The writer thread: batches of writes, one transaction each, under the file lock."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = connect(path)
+        self._lock_file = open(f"{path}.lock", "a")  # noqa: SIM115  # held for the writer's life
+        self._queue: queue.SimpleQueue[Write | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="images-emulator-sqlite", daemon=True)
+        self._thread.start()
+
+    def submit(self, write: Write) -> None:
+        self._queue.put(write)
+
+    async def call(self, apply: Callable[[sqlite3.Connection], R]) -> R:
+        """`apply(db)` in the writer's next transaction; its result."""
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self.submit(Write(apply, future))
+        return await future
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=5)
+        self._db.close()
+        self._lock_file.close()
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < MAX_BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)  # stop after this batch
+                    break
+                batch.append(item)
+            self._apply(batch)
+            self._resolve(batch)
+
+    def _apply(self, batch: list[Write]) -> None:
+        db = self._db
+        fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            trims: dict[str, int] = {}
+            for write in batch:
+                db.execute("SAVEPOINT one")
+                try:
+                    write.outcome = (write.apply(db), None)
+                    db.execute("RELEASE one")
+                except Exception as exc:  # this write fails alone; the batch goes on
+                    db.execute("ROLLBACK TO one")
+                    db.execute("RELEASE one")
+                    write.outcome = (None, exc)
+                if write.trims is not None:
+                    trims[write.trims[0]] = write.trims[1]
+            for log, limit in trims.items():
+                db.execute(
+                    "DELETE FROM log WHERE log = ? AND seq <= "
+                    "(SELECT seq FROM log WHERE log = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+                    (log, log, limit),
+                )
+            db.execute("COMMIT")
+        except Exception as exc:  # the transaction itself failed (disk full, ...): every write did
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            for write in batch:
+                write.outcome = (None, exc)
+        finally:
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+
+    @staticmethod
+    def _resolve(batch: list[Write]) -> None:
+        by_loop: dict[asyncio.AbstractEventLoop, list[Write]] = {}
+        for write in batch:
+            if write.future is not None:
+                by_loop.setdefault(write.future.get_loop(), []).append(write)
+        for loop, writes in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits any more
+                loop.call_soon_threadsafe(_settle, writes)
+
+
+def _settle(writes: list[Write]) -> None:
+    for write in writes:
+        future = write.future
+        if future is None or future.done():
+            continue
+        value, error = write.outcome
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value)
 
 
 class SqliteBackend:
@@ -31,43 +156,38 @@ class SqliteBackend:
     def __init__(self, path: Path, blob_bytes: int = 64 * 1024 * 1024) -> None:
         self.url = f"sqlite:///{path}"
         self._blob_limit = blob_bytes
-        self._db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
-        self._lock = threading.Lock()
+        self._db = connect(path)
+        self._lock = threading.Lock()  # the reading connection, shared by the loop and threads
         with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
+        self._writer = Writer(path)
 
     async def ping(self) -> None:
         with self._lock:
             self._db.execute("SELECT 1")
 
     async def close(self) -> None:
+        self._writer.close()
         with self._lock:
             self._db.close()
 
     async def update(self, key: str, change: Change[R], ttl: float | None = None) -> R:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                now = time.time()
-                row = self._db.execute(
-                    "SELECT value FROM kv WHERE key = ? AND (expires IS NULL OR expires > ?)", (key, now)
-                ).fetchone()
-                new, result = change(json.loads(row[0]) if row else None)
-                if new is None:
-                    self._db.execute("DELETE FROM kv WHERE key = ?", (key,))
-                else:
-                    expires = now + ttl if ttl is not None else None
-                    self._db.execute(
-                        "INSERT OR REPLACE INTO kv (key, value, expires) VALUES (?, ?, ?)",
-                        (key, json.dumps(new), expires),
-                    )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        def apply(db: sqlite3.Connection) -> R:
+            now = time.time()
+            row = db.execute(
+                "SELECT value FROM kv WHERE key = ? AND (expires IS NULL OR expires > ?)", (key, now)
+            ).fetchone()
+            new, result = change(json.loads(row[0]) if row else None)
+            if new is None:
+                db.execute("DELETE FROM kv WHERE key = ?", (key,))
+            else:
+                expires = now + ttl if ttl is not None else None
+                db.execute(
+                    "INSERT OR REPLACE INTO kv (key, value, expires) VALUES (?, ?, ?)", (key, json.dumps(new), expires)
+                )
             return result
+
+        return await self._writer.call(apply)
 
     async def read(self, key: str) -> Any:
         with self._lock:
@@ -77,57 +197,58 @@ class SqliteBackend:
         return json.loads(row[0]) if row else None
 
     async def delete_prefix(self, prefix: str) -> None:
-        with self._lock:
-            self._db.execute("DELETE FROM kv WHERE substr(key, 1, ?) = ?", (len(prefix), prefix))
+        await self._writer.call(
+            lambda db: db.execute("DELETE FROM kv WHERE substr(key, 1, ?) = ?", (len(prefix), prefix))
+        )
 
     async def log_append(self, log: str, item_id: str, item: dict[str, Any], limit: int) -> None:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.execute(
-                "INSERT OR REPLACE INTO log (log, id, item) VALUES (?, ?, ?)", (log, item_id, json.dumps(item))
+        """Queued, not awaited: the entry's finish (awaited) comes after it in the same queue."""
+        text = json.dumps(item)
+        self._writer.submit(
+            Write(
+                lambda db: db.execute(
+                    "INSERT OR REPLACE INTO log (log, id, item) VALUES (?, ?, ?)", (log, item_id, text)
+                ),
+                trims=(log, limit),
             )
-            self._db.execute(
-                "DELETE FROM log WHERE log = ? AND seq <= "
-                "(SELECT seq FROM log WHERE log = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)",
-                (log, log, limit),
-            )
-            self._db.execute("COMMIT")
+        )
 
     async def log_replace(self, log: str, item_id: str, item: dict[str, Any]) -> None:
-        with self._lock:
-            self._db.execute("UPDATE log SET item = ? WHERE log = ? AND id = ?", (json.dumps(item), log, item_id))
+        text = json.dumps(item)
+        await self._writer.call(
+            lambda db: db.execute("UPDATE log SET item = ? WHERE log = ? AND id = ?", (text, log, item_id))
+        )
 
     async def log_items(self, log: str) -> list[dict[str, Any]]:
+        await self._writer.call(lambda db: None)  # this process's queued writes first
         with self._lock:
             rows = self._db.execute("SELECT item FROM log WHERE log = ? ORDER BY seq", (log,)).fetchall()
         return [json.loads(row[0]) for row in rows]
 
     async def log_remove(self, log: str, item_ids: list[str]) -> int:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            removed = sum(
-                self._db.execute("DELETE FROM log WHERE log = ? AND id = ?", (log, item_id)).rowcount
-                for item_id in item_ids
+        def apply(db: sqlite3.Connection) -> int:
+            return sum(
+                db.execute("DELETE FROM log WHERE log = ? AND id = ?", (log, item_id)).rowcount for item_id in item_ids
             )
-            self._db.execute("COMMIT")
-        return removed
+
+        return await self._writer.call(apply)
 
     async def blob_put(self, key: str, data: bytes, ttl: float) -> None:
-        with self._lock:
+        limit = self._blob_limit
+
+        def apply(db: sqlite3.Connection) -> None:
             now = time.time()
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.execute("DELETE FROM blobs WHERE expires <= ?", (now,))
-            if len(data) <= self._blob_limit:
-                self._db.execute(
-                    "INSERT OR REPLACE INTO blobs (key, data, expires) VALUES (?, ?, ?)", (key, data, now + ttl)
-                )
+            db.execute("DELETE FROM blobs WHERE expires <= ?", (now,))
+            if len(data) <= limit:
+                db.execute("INSERT OR REPLACE INTO blobs (key, data, expires) VALUES (?, ?, ?)", (key, data, now + ttl))
             # Bounded in bytes like the memory store: the soonest to expire go first.
-            self._db.execute(
+            db.execute(
                 "DELETE FROM blobs WHERE key IN (SELECT key FROM (SELECT key, SUM(length(data)) OVER "
                 "(ORDER BY expires DESC) AS total FROM blobs) WHERE total > ?)",
-                (self._blob_limit,),
+                (limit,),
             )
-            self._db.execute("COMMIT")
+
+        await self._writer.call(apply)
 
     async def blob_get(self, key: str) -> bytes | None:
         with self._lock:

@@ -1,0 +1,159 @@
+"""Running the server: in this process, or as N worker processes forked from it, sharing one socket.
+
+Workers are forked after the app's modules are imported (Pillow, the catalog, the tokenizer), so they
+start at once and share those pages with the parent, instead of each importing everything again as
+uvicorn's spawned workers do. The parent only supervises: it restarts a worker that dies, and on
+SIGTERM or SIGINT passes SIGTERM on and waits. On SIGTERM every server stops accepting, lets
+in-flight requests and streams finish for up to `--graceful-seconds`, then ends them, and the
+process exits 0 (uvicorn alone re-raises the signal after its shutdown: exit 143 in a container).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gc
+import importlib
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from types import FrameType
+
+import uvicorn
+
+log = logging.getLogger("images_emulator")
+
+APP = "images_emulator.server.app:create_app"
+PROTOCOL = "images_emulator.server.connections:GuardedProtocol"  # httptools, with the head deadline
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+CRASH_LOOP_SECONDS = 2.0  # a worker that dies sooner after its start is not restarted
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8  # glibc's mallopt() options
+MAX_AUTO_WORKERS = 4
+
+
+def worker_count(setting: int | str) -> int:
+    """`--workers`: a number, or `auto`: one per core this process may use (at most MAX_AUTO_WORKERS)."""
+    if setting != "auto":
+        return int(setting)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(MAX_AUTO_WORKERS, cores))
+
+
+def server_config(host: str, port: int, log_level: str, graceful_seconds: int) -> uvicorn.Config:
+    return uvicorn.Config(
+        APP,
+        factory=True,
+        host=host,
+        port=port,
+        log_level=log_level,
+        proxy_headers=False,
+        http=PROTOCOL,
+        loop="uvloop",
+        timeout_graceful_shutdown=graceful_seconds,
+    )
+
+
+def run_server(config: uvicorn.Config, sockets: list[socket.socket] | None = None) -> int:
+    """One uvicorn server in this process until it is stopped; 0 after a clean stop, 1 if it never started.
+
+    The stop signals are ignored around it, so uvicorn's handlers take them while it runs and
+    re-raising them after its graceful shutdown ends nothing."""
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+    server = uvicorn.Server(config)
+    server.run(sockets=sockets)
+    return 0 if server.started else 1
+
+
+def lean_malloc() -> None:
+    """glibc's allocator, tuned for a server that renders images in a few threads: two arenas instead of
+    one per thread (each keeps its own peak), and blocks of 256 KiB and more (pixel buffers, encoded
+    images) mapped on their own so that freeing them gives the memory back at once. Elsewhere: nothing."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    for option, value in ((M_ARENA_MAX, 2), (M_MMAP_THRESHOLD, 256 * 1024), (M_TRIM_THRESHOLD, 1024 * 1024)):
+        libc.mallopt(option, value)
+
+
+def preload() -> None:
+    """Import the app and build what every worker needs (the tokenizer's tables) before forking, then
+    keep those objects out of the garbage collector's way, so the workers share their pages."""
+    importlib.import_module(APP.partition(":")[0])
+    from images_emulator.contract.tokenizer import get_encoding
+
+    get_encoding()
+    gc.collect()
+    gc.freeze()
+
+
+def run_servers(config: uvicorn.Config, workers: int) -> int:
+    """Serve with `workers` processes (1: this one); the exit code."""
+    lean_malloc()
+    if workers == 1:
+        return run_server(config)
+    preload()
+    sock = config.bind_socket()
+    return Supervisor(config, sock, workers).run()
+
+
+class Supervisor:
+    """The parent of the forked workers."""
+
+    def __init__(self, config: uvicorn.Config, sock: socket.socket, workers: int) -> None:
+        self.config = config
+        self.sock = sock
+        self.workers = workers
+        self.children: dict[int, float] = {}  # pid → when it was forked
+        self.stopping = False
+        self.failed = False
+
+    def run(self) -> int:
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, self._stop)
+        for _ in range(self.workers):
+            self._fork()
+        while self.children:
+            try:
+                pid, status = os.wait()
+            except ChildProcessError:
+                break
+            except InterruptedError:  # pragma: no cover - PEP 475 retries; kept for clarity
+                continue
+            forked = self.children.pop(pid, 0.0)
+            code = os.waitstatus_to_exitcode(status)
+            if self.stopping:
+                self.failed |= code != 0
+            elif time.monotonic() - forked < CRASH_LOOP_SECONDS:  # it could not even start: don't loop
+                log.error("worker %d exited with %d at start; stopping", pid, code)
+                self.failed = True
+                self._stop(signal.SIGTERM, None)
+            else:
+                log.warning("worker %d exited with %d; starting another", pid, code)
+                self._fork()
+        self.sock.close()
+        return 1 if self.failed else 0
+
+    def _fork(self) -> None:
+        pid = os.fork()
+        if pid == 0:  # the worker
+            code = 1
+            try:
+                code = run_server(self.config, sockets=[self.sock])
+            except BaseException:
+                log.exception("worker failed")
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        self.children[pid] = time.monotonic()
+
+    def _stop(self, sig: int, frame: FrameType | None) -> None:
+        self.stopping = True
+        for pid in list(self.children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)

@@ -1,0 +1,95 @@
+"""SIGTERM (a container stop): the server stops accepting, lets in-flight requests finish within
+`--graceful-seconds`, ends what is still running after that, and exits 0 — one worker or several."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+import httpx2
+import pytest
+
+from images_emulator.testing.process import EmulatorProcess
+
+BODY = {"model": "gpt-image-1", "prompt": "a held lighthouse", "quality": "low", "size": "1024x1024"}
+AUTH = {"Authorization": "Bearer sk-shutdown"}
+
+
+def held_request(server: EmulatorProcess, latency_ms: int, outcome: dict[str, object]) -> threading.Thread:
+    """A generation held `latency_ms` by simulated latency, sent from a thread; `outcome` gets its status
+    or the exception the client saw."""
+
+    def send() -> None:
+        try:
+            headers = {**AUTH, "X-Emulator-Latency-Ms": str(latency_ms)}
+            response = httpx2.post(server.base_url + "/v1/images/generations", json=BODY, headers=headers, timeout=30)
+            outcome["status"] = response.status_code
+            outcome["bytes"] = len(response.content)
+        except httpx2.HTTPError as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=send)
+    thread.start()
+    return thread
+
+
+def wait_in_flight(server: EmulatorProcess) -> None:
+    """Until the journal shows the held request (it arrived; its answer is pending)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        entries = httpx2.get(server.base_url + "/__emulator/requests", timeout=5).json()["data"]
+        if any(entry["path"] == "/v1/images/generations" for entry in entries):
+            return
+        time.sleep(0.02)
+    raise AssertionError("the held request never reached the server")
+
+
+def terminate(server: EmulatorProcess) -> tuple[int, float]:
+    """SIGTERM the server; (its exit code, seconds it took to exit)."""
+    assert server.process is not None
+    started = time.monotonic()
+    server.process.send_signal(signal.SIGTERM)
+    code = server.process.wait(timeout=30)
+    return code, time.monotonic() - started
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_sigterm_lets_an_in_flight_request_finish_then_exits_0(workers: str) -> None:
+    with EmulatorProcess(args=("--workers", workers, "--graceful-seconds", "10")) as server:
+        outcome: dict[str, object] = {}
+        thread = held_request(server, 1500, outcome)
+        wait_in_flight(server)
+        code, seconds = terminate(server)
+        thread.join(timeout=30)
+    assert outcome.get("status") == 200, outcome
+    assert int(str(outcome["bytes"])) > 1000  # the whole image answer, not a cut body
+    assert code == 0
+    assert seconds < 9  # it left as soon as the request was done, not at the graceful limit
+
+
+def test_sigterm_ends_requests_still_held_after_the_graceful_period_and_exits_0() -> None:
+    with EmulatorProcess(args=("--workers", "1", "--graceful-seconds", "1")) as server:
+        outcome: dict[str, object] = {}
+        thread = held_request(server, 20_000, outcome)
+        wait_in_flight(server)
+        code, seconds = terminate(server)
+        thread.join(timeout=30)
+    assert code == 0
+    assert seconds < 5  # the graceful second, then the held request is ended: no 20 s wait, no SIGKILL
+    assert "error" in outcome or outcome.get("status") != 200, outcome
+
+
+def test_a_new_connection_after_sigterm_is_refused() -> None:
+    with EmulatorProcess(args=("--workers", "1", "--graceful-seconds", "10")) as server:
+        outcome: dict[str, object] = {}
+        thread = held_request(server, 1500, outcome)
+        wait_in_flight(server)
+        assert server.process is not None
+        server.process.send_signal(signal.SIGTERM)
+        time.sleep(0.3)  # uvicorn closes its listening socket at once; give the signal time to land
+        with pytest.raises(httpx2.ConnectError):
+            httpx2.get(server.base_url + "/health", timeout=2)
+        thread.join(timeout=30)
+        assert server.process.wait(timeout=30) == 0
+    assert outcome.get("status") == 200
