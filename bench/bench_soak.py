@@ -292,6 +292,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--cache-bytes", type=int, default=None, help="server --cache-bytes (default: its own)")
     parser.add_argument("--workers", default=None, help="server --workers (default: its own)")
+    parser.add_argument("--url", default=None, help="soak this running server instead (with --pid)")
+    parser.add_argument("--pid", type=int, default=None, help="the pid of the --url server, for its RSS")
     parser.add_argument("--max-seconds", type=float, default=1800, help="give up (and fail) after this long")
     args = parser.parse_args()
     # The mix exercises every endpoint of the mid-2026 API (dall-e URLs, variations): serve that date.
@@ -301,6 +303,9 @@ def main() -> None:
     if args.workers is not None:
         server_args += ["--workers", args.workers]
     deadline = time.monotonic() + args.max_seconds
+    if args.pid is not None:  # a server started elsewhere with the same flags (--api-key, --api-date)
+        results = asyncio.run(soak(args.url, args.pid, args.requests, args.concurrency, args.seed, deadline))
+        sys.exit(1 if results.unexpected or any(status >= 500 for status in results.statuses) else 0)
     with EmulatorProcess(args=tuple(server_args)) as server:
         assert server.process is not None
         results = asyncio.run(

@@ -11,7 +11,6 @@ process exits 0 (uvicorn alone re-raises the signal after its shutdown: exit 143
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import gc
 import importlib
 import logging
@@ -24,13 +23,14 @@ from types import FrameType
 
 import uvicorn
 
+from images_emulator.server.memory import lean_malloc
+
 log = logging.getLogger("images_emulator")
 
 APP = "images_emulator.server.app:create_app"
 PROTOCOL = "images_emulator.server.connections:GuardedProtocol"  # httptools, with the head deadline
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 CRASH_LOOP_SECONDS = 2.0  # a worker that dies sooner after its start is not restarted
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8  # glibc's mallopt() options
 MAX_AUTO_WORKERS = 4
 
 
@@ -66,18 +66,6 @@ def run_server(config: uvicorn.Config, sockets: list[socket.socket] | None = Non
     server = uvicorn.Server(config)
     server.run(sockets=sockets)
     return 0 if server.started else 1
-
-
-def lean_malloc() -> None:
-    """glibc's allocator, tuned for a server that renders images in a few threads: two arenas instead of
-    one per thread (each keeps its own peak), and blocks of 256 KiB and more (pixel buffers, encoded
-    images) mapped on their own so that freeing them gives the memory back at once. Elsewhere: nothing."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return
-    for option, value in ((M_ARENA_MAX, 2), (M_MMAP_THRESHOLD, 256 * 1024), (M_TRIM_THRESHOLD, 1024 * 1024)):
-        libc.mallopt(option, value)
 
 
 def preload() -> None:
