@@ -285,3 +285,29 @@ def test_a_session_path_tags_azure_requests(azure: TestClient) -> None:
     assert azure.post(path, json=GPT).status_code == 200
     [entry] = azure.get("/__emulator/requests?session=s1").json()["data"]
     assert entry["path"] == "/openai/deployments/pics/images/generations"
+
+
+@pytest.mark.parametrize(
+    "path, request_options, status",
+    [
+        pytest.param(GENERATIONS.format("pics"), {"content": b"{bad"}, 400, id="broken-json"),
+        pytest.param(GENERATIONS.format("pics"), {"json": [1, 2]}, 400, id="json-array"),
+        pytest.param(GENERATIONS.format("%00%ff"), {"json": GPT}, 404, id="control-bytes-deployment"),
+        pytest.param(GENERATIONS.format("a" * 5000), {"json": GPT}, 404, id="huge-deployment"),
+        pytest.param(V1, {"json": {**GPT, "model": ["pics"]}}, 400, id="v1-model-array"),
+        pytest.param(V1, {"json": {**GPT, "model": ""}}, 404, id="v1-model-empty"),
+        pytest.param(
+            "/openai/v1/images/edits",
+            {"data": {"prompt": "x"}, "files": {"model": ("m.png", b"x", "image/png")}},
+            400,
+            id="v1-model-as-file",
+        ),
+        pytest.param(GENERATIONS.format("pics") + "&api-version=%ff", {"json": GPT}, 400, id="two-api-versions"),
+    ],
+)
+def test_hostile_requests_on_azure_paths_get_a_4xx(
+    azure: TestClient, path: str, request_options: dict[str, Any], status: int
+) -> None:
+    response = azure.post(path, **request_options)
+    assert response.status_code == status, response.text
+    assert "error" in response.json()
