@@ -85,6 +85,17 @@ def test_an_unknown_deployment_gets_deployment_not_found(azure: TestClient, path
     assert (response.status_code, response.json()) == (404, DEPLOYMENT_NOT_FOUND)
 
 
+def test_the_same_bytes_on_other_deployments_are_other_jobs(azure: TestClient) -> None:
+    raw = b'{"prompt": "a red fox"}'
+    headers = {"content-type": "application/json"}
+    plain = azure.post("/v1/images/generations", content=raw, headers={**headers, "authorization": "Bearer k"})
+    on_pics = azure.post(GENERATIONS.format("pics"), content=raw, headers=headers)
+    on_painter = azure.post(GENERATIONS.format("painter"), content=raw, headers=headers)
+    assert [r.status_code for r in (plain, on_pics, on_painter)] == [200, 200, 200]
+    assert "usage" not in plain.json() and "revised_prompt" not in plain.json()["data"][0]  # dall-e-2
+    assert "usage" in on_pics.json()  # gpt-image-1
+    assert "revised_prompt" in on_painter.json()["data"][0]  # dall-e-3
+
 def test_the_v1_api_takes_the_deployment_as_model(azure: TestClient) -> None:
     for path in (V1, V1 + "?api-version=preview"):
         response = azure.post(path, json={**GPT, "model": "pics"})
