@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import Request
 
 from images_emulator.api.runtime import Runtime
-from images_emulator.contract.azure import deployed_model, deployment_not_found
+from images_emulator.contract.azure import deployed_model
+from images_emulator.contract.azure_errors import deployment_not_found
 from images_emulator.contract.catalog import Catalog
 from images_emulator.contract.errors import missing_parameter
 from images_emulator.harness.context import request_context

@@ -1,5 +1,5 @@
-"""Azure OpenAI's surface over the same API: api-versions, deployments, Azure's error envelopes and the
-per-image content filter results of its responses.
+"""Azure OpenAI's surface over the same API: api-versions, credentials, deployments and the per-image
+content filter results of its responses (its error envelopes: contract/azure_errors.py).
 
 Sources (cited again in docs/choices.md):
 - api-versions: the folders of Azure/azure-rest-api-specs
@@ -7,11 +7,7 @@ Sources (cited again in docs/choices.md):
   `/deployments/{deployment-id}/images/generations` (since 2023-12-01-preview) and `.../images/edits`
   (since 2025-04-01-preview).
 - filter results: that spec's `examples/image_generation.yaml` (2025-04-01-preview).
-- 401 wording: Azure's answer quoted in issue 15; DeploymentNotFound: its answer as users quote it
-  (e.g. Azure-Samples/azure-search-openai-demo-csharp#379); `Resource not found` for a missing
-  api-version: MicrosoftDocs/azure-docs#114602, ThinkInAIXYZ/deepchat#262; `API version not supported`
-  (400 BadRequest), also for a dated version on `/openai/v1`: as quoted by Azure AI Foundry users.
-- content policy: BerriAI/litellm#16072 (dall-e-3 on Azure).
+- which api-version gets which error: see contract/azure_errors.py for the sources of each wording.
 """
 
 from __future__ import annotations
@@ -21,8 +17,13 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from images_emulator.contract.azure_errors import (
+    AzureError,
+    access_denied,
+    api_version_not_supported,
+    resource_not_found,
+)
 from images_emulator.contract.catalog import MODELS, Catalog
-from images_emulator.contract.errors import ApiError
 
 STABLE_VERSIONS = ("2024-02-01", "2024-06-01", "2024-10-21")
 PREVIEW_VERSIONS = (
@@ -49,44 +50,6 @@ V1_VERSIONS = frozenset({"preview"})  # `/openai/v1/...` takes no dated version 
 def edits_in(version: str) -> bool:
     """Whether `version` (one of API_VERSIONS) has the edits operation."""
     return version[:10] >= EDITS_SINCE
-
-
-class AzureError(ApiError):
-    """An error in Azure's own envelope: `{"error": {"code", "message", ...extra}}` (no `type`/`param`)."""
-
-    def error_object(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, **self.extra}
-
-
-ACCESS_DENIED_MESSAGE = (
-    "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for "
-    "an active subscription and use a correct regional API endpoint for your resource."
-)
-DEPLOYMENT_NOT_FOUND_MESSAGE = (
-    "The API deployment for this resource does not exist. If you created the deployment within the last 5 "
-    "minutes, please wait a moment and try again."
-)
-CONTENT_POLICY_MESSAGE = (
-    "Your request was rejected as a result of our safety system. Your prompt may contain text that is not "
-    "allowed by our safety system."
-)
-
-
-def access_denied() -> AzureError:
-    return AzureError(401, ACCESS_DENIED_MESSAGE, code="401")
-
-
-def deployment_not_found() -> AzureError:
-    return AzureError(404, DEPLOYMENT_NOT_FOUND_MESSAGE, code="DeploymentNotFound")
-
-
-def resource_not_found() -> AzureError:
-    """A path Azure does not serve, or a deployment path without `api-version`."""
-    return AzureError(404, "Resource not found", code="404")
-
-
-def api_version_not_supported() -> AzureError:
-    return AzureError(400, "API version not supported", code="BadRequest")
 
 
 def check_key(api_key: str, authorization: str, expected: str | None) -> AzureError | None:
@@ -155,24 +118,3 @@ def prompt_filter_results() -> dict[str, Any]:
         "profanity": {"detected": False, "filtered": False},
         "custom_blocklists": {"filtered": False, "details": []},
     }
-
-
-def content_policy_violation() -> AzureError:
-    """Azure's 400 for a prompt its safety system refuses (the `content_policy` fault on Azure's paths).
-    The filtered category matches the OpenAI fault's moderation category (violence)."""
-    results = {
-        "hate": {"filtered": False, "severity": "safe"},
-        "jailbreak": {"detected": False, "filtered": False},
-        "self_harm": {"filtered": False, "severity": "safe"},
-        "sexual": {"filtered": False, "severity": "safe"},
-        "violence": {"filtered": True, "severity": "high"},
-    }
-    return AzureError(
-        400,
-        CONTENT_POLICY_MESSAGE,
-        code="content_policy_violation",
-        extra={
-            "type": "invalid_request_error",
-            "inner_error": {"code": "ResponsibleAIPolicyViolation", "content_filter_results": results},
-        },
-    )

@@ -18,14 +18,8 @@ from fastapi.responses import Response
 
 from images_emulator.api.routes import edits, generations
 from images_emulator.api.runtime import Runtime
-from images_emulator.contract.azure import (
-    AzureCall,
-    check_version,
-    content_policy_violation,
-    deployed_model,
-    deployment_not_found,
-    resource_not_found,
-)
+from images_emulator.contract.azure import AzureCall, check_version, deployed_model
+from images_emulator.contract.azure_errors import content_policy_violation, deployment_not_found, resource_not_found
 from images_emulator.contract.errors import ApiError
 from images_emulator.harness.context import request_context
 
