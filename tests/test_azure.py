@@ -3,7 +3,9 @@ and the harness (faults, journal, sessions) on them. The real clients: tests/tes
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +23,7 @@ GENERATIONS = "/openai/deployments/{}/images/generations?api-version=" + VERSION
 EDITS = "/openai/deployments/{}/images/edits?api-version=" + VERSION
 V1 = "/openai/v1/images/generations"
 GPT = {"prompt": "a red fox", "quality": "low"}
+BEARER = {"authorization": "Bearer sk-any"}  # for /v1 next to Azure's api-key
 
 ACCESS_DENIED = {
     "error": {
@@ -95,6 +98,7 @@ def test_the_same_bytes_on_other_deployments_are_other_jobs(azure: TestClient) -
     assert "usage" not in plain.json() and "revised_prompt" not in plain.json()["data"][0]  # dall-e-2
     assert "usage" in on_pics.json()  # gpt-image-1
     assert "revised_prompt" in on_painter.json()["data"][0]  # dall-e-3
+
 
 def test_the_v1_api_takes_the_deployment_as_model(azure: TestClient) -> None:
     for path in (V1, V1 + "?api-version=preview"):
@@ -322,3 +326,27 @@ def test_hostile_requests_on_azure_paths_get_a_4xx(
     response = azure.post(path, **request_options)
     assert response.status_code == status, response.text
     assert "error" in response.json()
+
+
+def test_fixtures_and_latency_apply_on_azure_paths(
+    app_factory: Callable[..., Any], azure: TestClient, tmp_path: Path
+) -> None:
+    (tmp_path / "cat.png").write_bytes(png((32, 32), "RGB", seed=3))
+    rules = (
+        '- match: {prompt: "(?i)cat"}\n  image: cat.png\n- match: {prompt: "(?i)forbidden"}\n  error: content_policy\n'
+    )
+    (tmp_path / "fixtures.yaml").write_text(rules)
+    cat = {**GPT, "prompt": "a cat"}
+    rendered = azure.post(GENERATIONS.format("gpt-image-1"), json=cat).json()["data"][0]["b64_json"]  # no fixtures
+    with TestClient(app_factory(fixtures=tmp_path), headers={"api-key": KEY}) as client:
+        served = client.post(GENERATIONS.format("gpt-image-1"), json=cat).json()["data"][0]["b64_json"]
+        on_v1 = client.post("/v1/images/generations", json={**cat, "model": "gpt-image-1"}, headers=BEARER)
+        assert served == on_v1.json()["data"][0]["b64_json"] != rendered  # the fixture, as on /v1
+        refused = client.post(GENERATIONS.format("gpt-image-1"), json={**GPT, "prompt": "forbidden"})
+        assert refused.status_code == 400
+        assert refused.json()["error"]["inner_error"]["code"] == "ResponsibleAIPolicyViolation"
+        started = time.perf_counter()
+        slow = client.post(GENERATIONS.format("gpt-image-1"), json=GPT, headers={"x-emulator-latency-ms": "300"})
+        assert slow.status_code == 200 and time.perf_counter() - started >= 0.3
+        entries = client.get("/__emulator/requests").json()["data"]
+        assert [e["fault"] for e in entries] == [None, None, "content_policy", None]
