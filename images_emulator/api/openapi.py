@@ -369,6 +369,7 @@ class JournalEntry(BaseModel):
     id: str = Field(description="The x-request-id the client saw.")
     method: str
     path: str
+    query: str = Field(description="The query string as sent (Azure's `api-version`), '' when none.")
     status: int | None = Field(description="null while in flight.")
     body: Any = Field(description="JSON body, or multipart fields with files summarized; null if unread.")
     received_at: str

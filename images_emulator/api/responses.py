@@ -10,6 +10,7 @@ from typing import Any
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from images_emulator.contract.azure import content_filter_results, prompt_filter_results
 from images_emulator.contract.errors import ApiError
 from images_emulator.contract.job import Job
 
@@ -45,15 +46,22 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-def image_item(*, b64_json: str | None = None, url: str | None = None, revised: str | None = None) -> str:
-    """One `data[]` object; the base64 text is spliced in without JSON escaping (it needs none)."""
+def image_item(
+    *, b64_json: str | None = None, url: str | None = None, revised: str | None = None, filters: bool = False
+) -> str:
+    """One `data[]` object; the base64 text is spliced in without JSON escaping (it needs none).
+    `filters`: with Azure's per-image filter results, in the order of its spec's example."""
     parts = []
     if revised is not None:
         parts.append(f'"revised_prompt":{_dumps(revised)}')
+    if filters:
+        parts.append(f'"prompt_filter_results":{_dumps(prompt_filter_results())}')
     if b64_json is not None:
         parts.append(f'"b64_json":"{b64_json}"')
     if url is not None:
         parts.append(f'"url":{_dumps(url)}')
+    if filters:
+        parts.append(f'"content_filter_results":{_dumps(content_filter_results())}')
     return "{" + ",".join(parts) + "}"
 
 
@@ -84,18 +92,20 @@ def images_response_tail(
     usage: dict[str, Any] | None = None,
     svg_usage: dict[str, Any] | None = None,
     revised_prompts: Sequence[str | None] | None = None,
+    filters: bool = False,
 ) -> bytes:
     """The JSON body after `created`: `data` (b64_json or url per item), then the GPT fields.
+    `filters`: each item with Azure's filter results.
 
     Kept apart from `created` so a cached tail becomes a response with one concatenation.
     """
     count = len(urls) or len(images)
     revised = revised_prompts or [None] * count
     if urls:
-        items = [image_item(url=u, revised=r) for u, r in zip(urls, revised, strict=True)]
+        items = [image_item(url=u, revised=r, filters=filters) for u, r in zip(urls, revised, strict=True)]
     else:
         items = [
-            image_item(b64_json=base64.b64encode(img).decode("ascii"), revised=r)
+            image_item(b64_json=base64.b64encode(img).decode("ascii"), revised=r, filters=filters)
             for img, r in zip(images, revised, strict=True)
         ]
     extra = gpt_fields(job, usage, svg_usage)

@@ -3,8 +3,10 @@ test harness, and the API date it answers as."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from types import MappingProxyType
 
 from fastapi import Request
 
@@ -23,6 +25,8 @@ class ApiConfig:
     body_timeout_seconds: float = 60.0
     public_url: str | None = None  # where clients reach this server, for image URLs
     stream_interval_ms: int = 0  # pause between streamed events
+    # Azure deployment name → model (--azure-deployments); a model's own name needs no entry.
+    azure_deployments: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass

@@ -233,6 +233,9 @@ class ModelSpec:
     streaming: bool = False
     usage: bool = False
     revised_prompt: bool = False
+    # Azure's answers carry per-image `prompt_filter_results` / `content_filter_results` (its spec's
+    # dall-e-3 example; its gpt-image-1 edits example has none).
+    azure_filter_results: bool = False
     output_tokens: MappingProxyType[tuple[str, str], int] = field(
         default_factory=lambda: MappingProxyType({})
     )
@@ -415,6 +418,7 @@ _MODEL_LIST: tuple[ModelSpec, ...] = (
         response_formats=("url", "b64_json"),
         default_response_format="url",
         revised_prompt=True,
+        azure_filter_results=True,
         latency=MappingProxyType({"standard": 12.0, "hd": 20.0}),
     ),
     _gpt_image(

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from images_emulator.contract.azure import AzureCall
+
 STATE_KEY = "images_emulator.context"  # where it lives in the ASGI scope's "state"
 
 
@@ -24,6 +26,7 @@ class RequestContext:
     fault: str | None = None  # the fault the harness applied, for the journal
     body: Any = None  # the JSON body the endpoint parsed (the journal summarizes it: no second parse)
     body_summary: Any = None  # that summary, when the endpoint already had it (a body seen before)
+    azure: AzureCall | None = None  # set on Azure's paths (/openai/...)
 
 
 # `req_` + 32 hex digits like OpenAI's: 16 random per process, then a counter (cheaper than uuid4).

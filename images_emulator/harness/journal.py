@@ -31,13 +31,15 @@ def _iso_second(second: int) -> str:
 
 
 def public_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
-    """Request headers by lower-case name, with the API key masked."""
+    """Request headers by lower-case name, with the API key masked (Bearer, and Azure's `api-key`)."""
     headers: dict[str, str] = {}
     for key, value in raw:
         name, text = key.decode("latin-1").lower(), value.decode("latin-1")
         if name == "authorization":
             scheme, _, secret = text.partition(" ")
             text = f"{scheme} {mask_key(secret.strip())}" if secret else text
+        elif name == "api-key":
+            text = mask_key(text.strip())
         headers[name] = f"{headers[name]}, {text}" if name in headers else text
     return headers
 
@@ -49,6 +51,7 @@ class Entry:
     path: str
     session: str | None
     headers: dict[str, str]
+    query: str = ""  # the query string as sent (Azure's `api-version`)
     received_at: str = field(default_factory=iso_now)
     status: int | None = None
     body: Any = None
@@ -66,6 +69,7 @@ class Entry:
             "id": self.id,
             "method": self.method,
             "path": self.path,
+            "query": self.query,
             "status": self.status,
             "body": self.body,
             "received_at": self.received_at,

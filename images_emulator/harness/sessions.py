@@ -2,7 +2,8 @@
 
 A request carries its session in the `X-Emulator-Session` header or in its path:
 `/__emulator/sessions/<id>/v1/...` is `/v1/...` tagged with session <id>, a base URL for clients that
-cannot add headers. Admin calls take `?session=<id>` or the same header.
+cannot add headers (`/__emulator/sessions/<id>/openai/...` likewise for Azure's paths). Admin calls take
+`?session=<id>` or the same header.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ SESSION_HEADER = "x-emulator-session"
 SESSION_PREFIX = "/__emulator/sessions/"
 SESSION_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 API_PREFIX = "/v1/"
+AZURE_PREFIX = "/openai/"  # Azure OpenAI's paths (api/routes/azure.py)
 
 
 def split_session_path(path: str) -> tuple[str | None, str]:
-    """(`id`, `/v1/rest`) for `/__emulator/sessions/<id>/v1/rest`; (None, path) otherwise."""
+    """(`id`, `/v1/rest`) for `/__emulator/sessions/<id>/v1/rest` (or `/openai/rest`); (None, path) otherwise."""
     if path.startswith(SESSION_PREFIX):
         session, _, rest = path[len(SESSION_PREFIX) :].partition("/")
-        if SESSION_ID.fullmatch(session) and ("/" + rest).startswith(API_PREFIX):
+        if SESSION_ID.fullmatch(session) and ("/" + rest).startswith((API_PREFIX, AZURE_PREFIX)):
             return session, "/" + rest
     return None, path
 

@@ -24,6 +24,7 @@ from images_emulator.api.responses import error_response
 from images_emulator.api.routes import admin, edits, files, generations, health, variations
 from images_emulator.api.runtime import ApiConfig, Runtime
 from images_emulator.api.urls import UrlSigner
+from images_emulator.contract.azure import parse_deployments
 from images_emulator.contract.endpoints import EDITS, GENERATIONS, VARIATIONS
 from images_emulator.contract.errors import ApiError, invalid_url, method_not_allowed, server_error, store_unavailable
 from images_emulator.harness.context import request_context
@@ -154,6 +155,7 @@ def build_runtime(settings: Settings) -> Runtime:
             body_timeout_seconds=settings.body_timeout_seconds,
             public_url=settings.public_url,
             stream_interval_ms=settings.stream_interval_ms,
+            azure_deployments=parse_deployments(settings.azure_deployments),
         ),
         cache=ImageCache(settings.cache_bytes),
         signer=UrlSigner(settings.url_secret or secrets.token_hex(32), settings.url_ttl_seconds),

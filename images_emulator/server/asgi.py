@@ -8,9 +8,9 @@ For each request, in order:
 4. the session prefix `/__emulator/sessions/<id>/...` comes off the path;
 5. the journal entry, for every request but the admin surface and the server's pages, with a
    bounded summary of the body made as it streams in;
-6. `/v1/...` needs an API key;
-7. the image endpoints run straight from a table (no router, no dependency solving); anything else
-   goes to the FastAPI app (admin, docs, image URLs, Azure).
+6. `/v1/...` needs an API key; Azure's `/openai/...` its `api-key` or a bearer token (Azure's 401);
+7. the image endpoints run straight from a table (no router, no dependency solving), Azure's paths from
+   api/routes/azure.py; anything else goes to the FastAPI app (admin, docs, image URLs).
 Then: a body the answer did not wait for (a 413, a 401) is read and discarded, within bounds, so a
 client that sends its whole body before reading gets the answer instead of a reset; the journal
 entry is finished before the last byte goes out; the connection is told the request is done.
@@ -29,12 +29,14 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from images_emulator.api.responses import error_response
+from images_emulator.api.routes.azure import azure_endpoint
 from images_emulator.api.runtime import Runtime
+from images_emulator.contract.azure import check_key
 from images_emulator.contract.errors import ApiError, invalid_api_key, no_api_key, server_error, store_unavailable
 from images_emulator.harness.body_capture import BodyCapture
 from images_emulator.harness.context import RequestContext, new_context
 from images_emulator.harness.journal import Entry, public_headers
-from images_emulator.harness.sessions import API_PREFIX, SESSION_HEADER, split_session_path
+from images_emulator.harness.sessions import API_PREFIX, AZURE_PREFIX, SESSION_HEADER, split_session_path
 from images_emulator.harness.store import StoreUnavailable
 from images_emulator.server import cors
 from images_emulator.server.connections import connection_of
@@ -152,7 +154,8 @@ class Exchange:
         harness = self.entry.runtime.harness
         if journaled(path) and harness.journal.size:
             self.entry_record = Entry(context.request_id, scope["method"], path, context.session,
-                                      public_headers(scope["headers"]))  # fmt: skip
+                                      public_headers(scope["headers"]),
+                                      scope.get("query_string", b"").decode("latin-1"))  # fmt: skip
             self.capture = BodyCapture(headers.get("content-type", ""))
             await harness.best_effort(harness.journal.add(self.entry_record), None)
         try:
@@ -169,6 +172,14 @@ class Exchange:
                 await self.answer(error)
                 return
         endpoint = self.entry.endpoints.get((self.scope["method"], path))
+        if path.startswith(AZURE_PREFIX):
+            endpoint = azure_endpoint
+            if self.scope["method"] != "OPTIONS":
+                headers = self.headers
+                error = check_key(headers.get("api-key", ""), headers.get("authorization", ""), self.entry.api_key)
+                if error is not None:
+                    await self.answer(error)
+                    return
         if endpoint is None:
             await self.entry.app(self.scope, self.receive, self.send)
             return

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from images_emulator.contract.azure import parse_deployments
 from images_emulator.contract.catalog import CATALOG_DATE, parse_api_date
 from images_emulator.harness.store import parse_store_url
 
@@ -92,6 +93,12 @@ class Settings(BaseSettings):
         30.0, ge=0, description="How long a `timeout` fault holds the response unless it sets hold_seconds."
     )
 
+    azure_deployments: str | None = Field(
+        None,
+        description="Azure OpenAI deployments as NAME=MODEL[,NAME=MODEL...] (docs/azure.md); a deployment "
+        "named like a model serves that model without an entry.",
+    )
+
     @field_validator("api_date")
     @classmethod
     def _check_api_date(cls, value: str) -> str:
@@ -110,6 +117,12 @@ class Settings(BaseSettings):
             return None
         parse_store_url(value)
         return value.strip()
+
+    @field_validator("azure_deployments")
+    @classmethod
+    def _check_azure_deployments(cls, value: str | None) -> str | None:
+        parse_deployments(value)
+        return value
 
     @field_validator("latency")
     @classmethod

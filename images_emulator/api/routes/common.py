@@ -43,8 +43,11 @@ def base_url(request: Request, runtime: Runtime) -> str:
     return (configured or str(request.base_url)).rstrip("/")
 
 
-def response_tail(runtime: Runtime, job: Job, plan: Plan, root: str) -> tuple[bytes, dict[str, bytes]]:
+def response_tail(
+    runtime: Runtime, job: Job, plan: Plan, root: str, filters: bool = False
+) -> tuple[bytes, dict[str, bytes]]:
     """Render the images, count usage and serialize the JSON once (blocking: runs in the threadpool).
+    `filters`: with Azure's per-image filter results.
 
     Also returns the images the URLs point at that can't be re-rendered from a URL (made from uploads),
     by their key in the store.
@@ -67,15 +70,16 @@ def response_tail(runtime: Runtime, job: Job, plan: Plan, root: str) -> tuple[by
         usage=job_usage(job),
         svg_usage=svg_usage(job, images[0]) if job.svg else None,
         revised_prompts=revised,
+        filters=filters,
     )
     return tail, stored
 
 
-def tail_cache_key(job: Job, plan: Plan) -> Hashable | None:
+def tail_cache_key(job: Job, plan: Plan, filters: bool) -> Hashable | None:
     """What a b64_json body depends on; None when it can't be reused (URLs expire, fixtures vary)."""
     if job.response_format == "url" or plan.fixture is not None:
         return None
-    return ("response-tail", final_specs(job), job.input_fidelity, plan.revised_prompt, job.safety_identifier)
+    return ("response-tail", final_specs(job), job.input_fidelity, plan.revised_prompt, job.safety_identifier, filters)
 
 
 async def images_response(request: Request, runtime: Runtime, job: Job, plan: Plan) -> Response:
@@ -84,12 +88,14 @@ async def images_response(request: Request, runtime: Runtime, job: Job, plan: Pl
     A repeated request reuses the serialized tail of its body, so it costs no base64 or JSON work.
     """
     started = time.perf_counter()
-    key = tail_cache_key(job, plan)
+    filters = job.spec.azure_filter_results and request_context(request.scope).azure is not None
+    key = tail_cache_key(job, plan, filters)
     cached = runtime.cache.get(key) if key is not None else None
     if cached is not None:
         tail = cached
     else:
-        tail, stored = await run_in_threadpool(response_tail, runtime, job, plan, base_url(request, runtime))
+        root = base_url(request, runtime)
+        tail, stored = await run_in_threadpool(response_tail, runtime, job, plan, root, filters)
         harness = runtime.harness
         for name, data in stored.items():  # any replica sharing the store serves these URLs
             await harness.best_effort(harness.store.blob_put(name, data, runtime.signer.ttl_seconds), None)

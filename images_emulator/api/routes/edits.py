@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from images_emulator.api.deployments import deployed
 from images_emulator.api.image_parts import edit_parts, files_of_edit, json_edit_parts
 from images_emulator.api.multipart import read_form
 from images_emulator.api.openapi import EDIT_FILE_TYPES, json_body_doc, response_docs
@@ -40,14 +41,17 @@ async def create_image_edit(request: Request, runtime: Runtime = Depends(get_run
             def form_files(spec: ModelSpec) -> EditInputs:
                 return files_of_edit(edit_parts(form, spec), spec)
 
-            job = await run_in_threadpool(validate_edit, form.body, form_files, form=True, catalog=catalog)
+            fields = deployed(request, runtime, form.body, catalog)
+            job = await run_in_threadpool(validate_edit, fields, form_files, form=True, catalog=catalog)
     elif is_json(kind):
         body = await json_object(request, await read_body(request, limit, timeout))
 
         def json_files(spec: ModelSpec) -> EditInputs:
             return files_of_edit(json_edit_parts(body, spec), spec)
 
-        job = await run_in_threadpool(validate_edit, body, json_files, form=False, catalog=catalog)
+        job = await run_in_threadpool(
+            validate_edit, deployed(request, runtime, body, catalog), json_files, form=False, catalog=catalog
+        )
     else:
         raise unsupported_content_type(kind, BODY_TYPES)
     plan = await plan_for(request, runtime, job)
