@@ -37,6 +37,21 @@ class EmulatorError(RuntimeError):
     """An admin call the emulator refused (bad fault kind, bad options...)."""
 
 
+class UnusedFaultWarning(UserWarning):
+    """A fault scheduled in a test was matched by no request of that test (the pytest plugin warns at
+    its end; `filterwarnings = error::images_emulator.testing.UnusedFaultWarning` makes it a failure)."""
+
+
+def configured_api_key(args: Sequence[str] = (), env: Mapping[str, str] | None = None) -> str:
+    """The key a server started with `args` (and EMULATOR_* `env`) accepts; any key works without one."""
+    for index, arg in enumerate(args):
+        if arg == "--api-key" and index + 1 < len(args):
+            return args[index + 1]
+        if arg.startswith("--api-key="):
+            return arg.partition("=")[2]
+    return (os.environ if env is None else env).get("EMULATOR_API_KEY") or DEFAULT_API_KEY
+
+
 class _Backend(Protocol):
     root_url: str
 
@@ -181,7 +196,7 @@ class ImagesEmulator:
                 _backend = _ServerBackend(url, args, env)
         self._backend = _backend
         self._owner = session is None
-        self.api_key = api_key or os.environ.get("EMULATOR_API_KEY") or DEFAULT_API_KEY
+        self.api_key = api_key or configured_api_key(args, {**os.environ, **(env or {})})
         self.session_id = session
 
     # --- addresses and clients ----------------------------------------------------------------------
@@ -261,6 +276,10 @@ class ImagesEmulator:
         """The scheduled faults not yet used up."""
         rules: list[dict[str, Any]] = self._backend.admin("GET", "faults", session=self.session_id)["data"]
         return rules
+
+    def unused_faults(self) -> list[dict[str, Any]]:
+        """The scheduled faults no request has matched yet."""
+        return [rule for rule in self.faults() if rule["remaining"] == rule["times"]]
 
     def clear_faults(self) -> None:
         self._backend.admin("DELETE", "faults", session=self.session_id)
