@@ -54,10 +54,14 @@ class EmulatorProcess:
     stderr goes to a temporary file (`log_path`), whose tail ends the error when it fails to start."""
 
     def __init__(
-        self, env: Mapping[str, str] | None = None, args: tuple[str, ...] = (), cwd: str | Path | None = None
+        self,
+        env: Mapping[str, str] | None = None,
+        args: tuple[str, ...] = (),
+        cwd: str | Path | None = None,
+        port: int | None = None,
     ) -> None:
         self.host = "127.0.0.1"
-        self.port = free_port(self.host)
+        self.port = port or free_port(self.host)
         self.base_url = f"http://{self.host}:{self.port}"
         self.env = {**os.environ, **(env or {})}
         self.args = args
