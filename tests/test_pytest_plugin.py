@@ -184,6 +184,14 @@ def test_in_process_takes_the_ini_args(images_emulator_inprocess):
     assert image.convert("RGB").getpixel((512, 40)) == (247, 160, 60)
 
 
+def test_in_process_serves_module_level_and_env_built_clients(images_emulator_inprocess):
+    images_emulator_inprocess.fault("rate_limit")
+    assert my_app.make_thumbnail("a dog").startswith(b"\\x89PNG")
+    assert openai.OpenAI().images.generate(model="gpt-image-1", prompt="x", quality="low").data
+    asyncio.run(openai.AsyncOpenAI().images.generate(model="gpt-image-1", prompt="y", quality="low"))
+    assert [r["status"] for r in images_emulator_inprocess.requests()] == [429, 200, 200, 200]
+
+
 def test_the_paid_api_is_refused_at_once():
     started = time.monotonic()
     with pytest.raises(RealApiBlocked, match="images_emulator_allow_real_api = true"):
@@ -205,7 +213,7 @@ def test_an_unused_fault_can_fail_the_test(images_emulator):
     )
     monkeypatch.chdir(tests)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rA")
-    result.assert_outcomes(passed=6, errors=1, warnings=1)
+    result.assert_outcomes(passed=7, errors=1, warnings=1)
     result.stdout.fnmatch_lines(
         [
             "*UnusedFaultWarning: the fault 'server_error' (times=1) matching {'model': 'dall-e-3'} *matched by no*",

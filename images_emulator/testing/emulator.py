@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
+from images_emulator.testing.outbound import LocalApp
 from images_emulator.testing.process import EmulatorProcess
 
 if TYPE_CHECKING:
@@ -153,6 +154,7 @@ class _InProcessBackend:
         self.app = _DropIncomplete(create_app(settings))
         self.client = TestClient(self.app, base_url=self.root_url)
         self.client.__enter__()
+        self._local: LocalApp | None = None
 
     def admin(self, method: str, path: str, body: Any = None, session: str | None = None) -> Any:
         response = self.client.request(method, _admin_path(path, session), json=body)
@@ -167,6 +169,13 @@ class _InProcessBackend:
         import httpx2
 
         return httpx2.ASGITransport(app=self.app)
+
+    def local_app(self) -> LocalApp:
+        if self._local is None:
+            import httpx2
+
+            self._local = LocalApp(self.root_url, self.client, httpx2.AsyncClient(transport=self.async_transport()))
+        return self._local
 
     def close(self) -> None:
         self.client.__exit__(None, None, None)
@@ -283,6 +292,10 @@ class ImagesEmulator:
 
     def clear_faults(self) -> None:
         self._backend.admin("DELETE", "faults", session=self.session_id)
+
+    def local_app(self) -> LocalApp | None:
+        """For the in-process backend: its address and clients (the pytest plugin routes requests there)."""
+        return self._backend.local_app() if isinstance(self._backend, _InProcessBackend) else None
 
     def reset(self) -> None:
         """Clear the journal and scheduled faults (this session's; all, with rate-limit counters, otherwise)."""

@@ -5,7 +5,9 @@ or httpx (older SDKs), whatever the transport. Wrapping `send` in both, when ins
 - a request to the paid OpenAI API is refused before a byte is sent (unless allowed);
 - a request to the emulator that names no session gets the running test's, so a client built at
   import time (before any test, so without a session) still counts as that test's;
-- the first request to the emulator starts it when nothing has yet (`on_first_contact`).
+- the first request to the emulator starts it when nothing has yet (`on_first_contact`);
+- while a test uses the in-process emulator (`local`), requests to the emulator, or to the in-process
+  app's own address, go to the app in this process (httpx2 clients only).
 """
 
 from __future__ import annotations
@@ -38,6 +40,15 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or "").lower(), parts.port or default
 
 
+@dataclass(frozen=True)
+class LocalApp:
+    """The in-process emulator: its address and the httpx2 clients that reach its ASGI app."""
+
+    url: str
+    client: Any
+    async_client: Any
+
+
 @dataclass
 class Outbound:
     """The policy the wrapped `send` applies; the plugin owns one per test session."""
@@ -45,23 +56,35 @@ class Outbound:
     emulator_url: str
     allow_real_api: bool = False
     session: str | None = None
+    local: LocalApp | None = None
     on_first_contact: Callable[[], None] | None = None
 
-    def check(self, request: Any) -> None:
+    def check(self, request: Any) -> bool:
         """Refuse `request` (an httpx2 or httpx Request) if it goes to the paid API; tag it if it goes
-        to the emulator."""
+        to the emulator. Whether it goes to the emulator."""
         __tracebackhide__ = True
         url = str(request.url)
         origin = _origin(url)
         if is_paid_host(origin[1]) and not self.allow_real_api:
             raise RealApiBlocked(self.refusal(request.method, url))
-        if origin != _origin(self.emulator_url):
-            return
-        if self.on_first_contact is not None:
+        local = self.local
+        if origin != _origin(self.emulator_url) and (local is None or origin != _origin(local.url)):
+            return False
+        if local is None and self.on_first_contact is not None:
             self.on_first_contact()
         path = urlsplit(url).path
         if self.session and not path.startswith("/__emulator/") and SESSION_HEADER not in request.headers:
             request.headers[SESSION_HEADER] = self.session
+        return True
+
+    def local_client(self, sender: Any, request: Any, *, asynchronous: bool) -> Any:
+        """The in-process app's client `request` goes through instead of `sender`, if any."""
+        local = self.local
+        if local is None or not self.check(request):
+            return None
+        client = local.async_client if asynchronous else local.client
+        httpx2_request = type(request).__module__.split(".")[0] == "httpx2"  # the in-process clients are httpx2's
+        return client if client is not sender and httpx2_request else None
 
     def refusal(self, method: str, url: str) -> str:
         return (
@@ -104,6 +127,9 @@ def uninstall() -> None:
 def _sync(policy: Outbound) -> Callable[..., Any]:
     def send(self: Any, request: Any, **kwargs: Any) -> Any:
         __tracebackhide__ = True
+        local = policy.local_client(self, request, asynchronous=False)
+        if local is not None:
+            return local.send(request, **kwargs)
         policy.check(request)
         return send.__wrapped__(self, request, **kwargs)  # type: ignore[attr-defined]
 
@@ -113,6 +139,9 @@ def _sync(policy: Outbound) -> Callable[..., Any]:
 def _async(policy: Outbound) -> Callable[..., Any]:
     async def send(self: Any, request: Any, **kwargs: Any) -> Any:
         __tracebackhide__ = True
+        local = policy.local_client(self, request, asynchronous=True)
+        if local is not None:
+            return await local.send(request, **kwargs)
         policy.check(request)
         return await send.__wrapped__(self, request, **kwargs)  # type: ignore[attr-defined]
 

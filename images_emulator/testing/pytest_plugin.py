@@ -10,8 +10,8 @@ test asks for a fixture, or a client first sends to it.
   sent to the emulator during the test count as the test's, also from clients built at import time.
   `.client()`, `.async_client()`, `.requests()`, `.fault(...)`, `.reset()`; see `ImagesEmulator`.
   A fault no request of the test matched is reported at its end (`UnusedFaultWarning`).
-- `images_emulator_inprocess`: the same API with the app in this process (no port, no subprocess);
-  use `.client()` / `.async_client()` (an in-memory transport).
+- `images_emulator_inprocess`: the same API with the app in this process (no port, no subprocess):
+  during the test, what httpx2 clients of this process send to the emulator goes to the app.
 - `images_emulator_server` / `images_emulator_app`: the shared, unscoped objects behind them.
 
 Configuration (ini): `images_emulator_args` (server flags; relative paths resolve against the ini
@@ -142,9 +142,18 @@ def images_emulator_app(pytestconfig: pytest.Config) -> Iterator[ImagesEmulator]
 def images_emulator_inprocess(
     images_emulator_app: ImagesEmulator, request: pytest.FixtureRequest
 ) -> Iterator[ImagesEmulator]:
-    """The in-process emulator, scoped to this test."""
+    """The in-process emulator, scoped to this test: while it runs, what this process sends to the emulator
+    (through OPENAI_BASE_URL, or a module-level client) goes to the app in process."""
+    outbound = request.config.stash[SESSION_KEY].outbound
     view = images_emulator_app.session(_session_id(request))
-    yield view
+    outbound.session, outbound.local = view.session_id, images_emulator_app.local_app()
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("OPENAI_BASE_URL", view.base_url)
+            patch.setenv("OPENAI_API_KEY", view.api_key)
+            yield view
+    finally:
+        outbound.session, outbound.local = None, None
     try:
         _report_unused_faults(view)
     finally:
