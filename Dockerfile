@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # The images emulator: `docker build -t images-emulator .` then `docker run -p 8000:8000 images-emulator`.
 
 # Stage 1: the package as a wheel (no build leftovers reach the image).
