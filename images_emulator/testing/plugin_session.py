@@ -85,7 +85,7 @@ class PluginSession:
                 if self._emulator is None:
                     if self.process is not None:
                         self.process.start()
-                    self._emulator = ImagesEmulator(url=self.root_url, api_key=self.api_key)
+                    self._emulator = ImagesEmulator(url=self.root_url, args=self.config.args, api_key=self.api_key)
         return self._emulator
 
     def _first_contact(self) -> None:

@@ -129,7 +129,7 @@ def images_emulator_app(pytestconfig: pytest.Config) -> Iterator[ImagesEmulator]
     session = pytestconfig.stash[SESSION_KEY]
     try:
         settings = settings_from_args(session.config.args, session.config.base_dir)
-        emulator = ImagesEmulator(inprocess=True, settings=settings, api_key=session.api_key)
+        emulator = ImagesEmulator(inprocess=True, settings=settings, args=session.config.args, api_key=session.api_key)
     except (SystemExit, Exception) as exc:
         _fail_session(f"the in-process emulator did not start with images_emulator_args {session.config.args}", exc)
     try:
