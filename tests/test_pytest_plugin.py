@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx2
 import pytest
+
+from images_emulator.testing import RealApiBlocked
+from images_emulator.testing.outbound import SESSION_HEADER, Outbound
 
 pytest_plugins = ["pytester"]
 
@@ -232,3 +236,30 @@ def test_a_bad_fixtures_file_fails_the_session_with_the_emulators_message(pytest
     result.stdout.fnmatch_lines(
         ["*the test server did not start*", "*fixtures.yaml:2: image file 'dog.png' not found*"]
     )
+
+
+# --- the outbound policy, unit by unit (no request is sent) -------------------------------------------------
+
+
+def outbound_request(url: str, **headers: str) -> httpx2.Request:
+    return httpx2.Request("POST", url, headers=headers)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://api.openai.com/v1/images/generations", "https://API.OpenAI.com./v1/x", "https://my-res.openai.azure.com/x"],
+)
+def test_the_paid_api_is_refused_unless_allowed(url: str) -> None:
+    with pytest.raises(RealApiBlocked, match="nothing was sent"):
+        Outbound("http://127.0.0.1:9").check(outbound_request(url))
+    assert Outbound("http://127.0.0.1:9", allow_real_api=True).check(outbound_request(url)) is False
+
+
+def test_requests_to_the_emulator_get_the_running_tests_session() -> None:
+    policy = Outbound("http://127.0.0.1:9", session="t-1")
+    plain = outbound_request("http://127.0.0.1:9/v1/images/generations")
+    named = outbound_request("http://127.0.0.1:9/v1/images/edits", **{SESSION_HEADER: "mine"})
+    admin = outbound_request("http://127.0.0.1:9/__emulator/requests")
+    elsewhere = outbound_request("http://127.0.0.1:10/v1/images/generations")
+    assert [policy.check(r) for r in (plain, named, admin, elsewhere)] == [True, True, True, False]
+    assert [r.headers.get(SESSION_HEADER) for r in (plain, named, admin, elsewhere)] == ["t-1", "mine", None, None]
