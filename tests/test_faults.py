@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -165,6 +166,16 @@ def test_timeout_makes_the_sdk_time_out(emu: ImagesEmulator) -> None:
     with pytest.raises(openai.APITimeoutError):
         emu.client(max_retries=0, timeout=0.5).images.generate(**GPT)
     assert [e["fault"] for e in emu.requests()] == ["timeout"]
+
+
+def test_an_attempt_the_client_abandoned_is_journaled_as_499(emu: ImagesEmulator) -> None:
+    emu.fault("timeout", times=2, hold_seconds=20)
+    with pytest.raises(openai.APITimeoutError):
+        emu.client(max_retries=1, timeout=0.5).images.generate(**GPT)
+    deadline = time.monotonic() + 10
+    while any(e["status"] is None for e in emu.requests()) and time.monotonic() < deadline:
+        time.sleep(0.01)  # the server notices each hang-up as soon as the socket closes
+    assert [(e["status"], e["fault"]) for e in emu.requests()] == [(499, "timeout"), (499, "timeout")]
 
 
 def test_timeout_once_then_the_retry_succeeds(emu: ImagesEmulator) -> None:

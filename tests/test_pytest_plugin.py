@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx2
 import pytest
+
+from images_emulator.testing import RealApiBlocked
+from images_emulator.testing.outbound import SESSION_HEADER, Outbound
 
 pytest_plugins = ["pytester"]
 
@@ -120,3 +124,142 @@ sp.EmulatorProcess.start = _refuse
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+MODULE_LEVEL_APP = '''
+import base64
+
+from openai import OpenAI
+
+client = OpenAI()  # built at import time, before any test: it reads OPENAI_BASE_URL / OPENAI_API_KEY then
+
+
+def make_thumbnail(prompt):
+    result = client.images.generate(model="gpt-image-1", prompt=prompt, size="1024x1024", quality="low")
+    return base64.b64decode(result.data[0].b64_json)
+'''
+
+
+def test_a_users_project_never_reaches_the_paid_api(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A project laid out as users do: the ini at the root naming a relative fixtures directory and a key,
+    an app with a module-level client, pytest run from tests/ with a real-looking key in the shell."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-real-must-never-be-used")
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    (pytester.path / "image_fixtures").mkdir()
+    for name in ("fixtures.yaml", "cat.png", "sunset.png", "logo.png"):
+        (pytester.path / "image_fixtures" / name).write_bytes((REPO_FIXTURES / name).read_bytes())
+    pytester.makeini(
+        "[pytest]\npythonpath = .\n"
+        "images_emulator_args = --fixtures image_fixtures --api-key sk-proj-configured-1234\n"
+    )
+    pytester.makepyfile(my_app=MODULE_LEVEL_APP)
+    tests = pytester.mkdir("tests")
+    (tests / "test_app.py").write_text(
+        """
+import asyncio
+import io
+import os
+import time
+
+import openai
+import pytest
+from PIL import Image
+
+import my_app
+from images_emulator.testing import RealApiBlocked
+
+
+def test_module_level_client_counts_as_the_tests(images_emulator):
+    images_emulator.fault("rate_limit")
+    image = Image.open(io.BytesIO(my_app.make_thumbnail("a cat")))
+    assert image.convert("RGB").getpixel((512, 40)) == (247, 160, 60)   # the fixture, path relative to the ini
+    assert [r["status"] for r in images_emulator.requests()] == [429, 200]
+    assert my_app.client.api_key == "sk-proj-configured-1234"
+
+
+def test_client_uses_the_configured_key(images_emulator):
+    assert images_emulator.client(max_retries=0).images.generate(prompt="x", size="256x256").data
+
+
+def test_in_process_takes_the_ini_args(images_emulator_inprocess):
+    client = images_emulator_inprocess.client(max_retries=0)
+    result = client.images.generate(model="gpt-image-1", prompt="a cat", size="1024x1024", quality="low")
+    image = Image.open(io.BytesIO(__import__("base64").b64decode(result.data[0].b64_json)))
+    assert image.convert("RGB").getpixel((512, 40)) == (247, 160, 60)
+
+
+def test_in_process_serves_module_level_and_env_built_clients(images_emulator_inprocess):
+    images_emulator_inprocess.fault("rate_limit")
+    assert my_app.make_thumbnail("a dog").startswith(b"\\x89PNG")
+    assert openai.OpenAI().images.generate(model="gpt-image-1", prompt="x", quality="low").data
+    asyncio.run(openai.AsyncOpenAI().images.generate(model="gpt-image-1", prompt="y", quality="low"))
+    assert [r["status"] for r in images_emulator_inprocess.requests()] == [429, 200, 200, 200]
+
+
+def test_the_paid_api_is_refused_at_once():
+    started = time.monotonic()
+    with pytest.raises(RealApiBlocked, match="images_emulator_allow_real_api = true"):
+        openai.OpenAI(base_url="https://api.openai.com/v1").images.generate(prompt="x")
+    with pytest.raises(RealApiBlocked, match="nothing was sent"):
+        asyncio.run(openai.AsyncOpenAI(base_url="https://api.openai.com/v1").images.generate(prompt="x"))
+    assert time.monotonic() - started < 1            # no retries, no backoff
+    assert os.environ["OPENAI_BASE_URL"].startswith("http://127.0.0.1:")
+
+
+def test_an_unused_fault_warns(images_emulator):
+    images_emulator.fault("server_error", model="dall-e-3")
+
+
+@pytest.mark.filterwarnings("error::images_emulator.testing.UnusedFaultWarning")
+def test_an_unused_fault_can_fail_the_test(images_emulator):
+    images_emulator.fault("overloaded", times=2)
+"""
+    )
+    monkeypatch.chdir(tests)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rA")
+    result.assert_outcomes(passed=7, errors=1, warnings=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*UnusedFaultWarning: the fault 'server_error' (times=1) matching {'model': 'dall-e-3'} *matched by no*",
+            "ERROR *test_an_unused_fault_can_fail_the_test*",
+        ]
+    )
+
+
+def test_a_bad_fixtures_file_fails_the_session_with_the_emulators_message(pytester: pytest.Pytester) -> None:
+    (pytester.path / "image_fixtures").mkdir()
+    (pytester.path / "image_fixtures" / "fixtures.yaml").write_text("- match: {prompt: cat}\n  image: dog.png\n")
+    pytester.makeini("[pytest]\nimages_emulator_args = --fixtures image_fixtures\n")
+    pytester.makepyfile(test_one="def test_one(images_emulator):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines(
+        ["*the test server did not start*", "*fixtures.yaml:2: image file 'dog.png' not found*"]
+    )
+
+
+# --- the outbound policy, unit by unit (no request is sent) -------------------------------------------------
+
+
+def outbound_request(url: str, **headers: str) -> httpx2.Request:
+    return httpx2.Request("POST", url, headers=headers)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://api.openai.com/v1/images/generations", "https://API.OpenAI.com./v1/x", "https://my-res.openai.azure.com/x"],
+)
+def test_the_paid_api_is_refused_unless_allowed(url: str) -> None:
+    with pytest.raises(RealApiBlocked, match="nothing was sent"):
+        Outbound("http://127.0.0.1:9").check(outbound_request(url))
+    assert Outbound("http://127.0.0.1:9", allow_real_api=True).check(outbound_request(url)) is False
+
+
+def test_requests_to_the_emulator_get_the_running_tests_session() -> None:
+    policy = Outbound("http://127.0.0.1:9", session="t-1")
+    plain = outbound_request("http://127.0.0.1:9/v1/images/generations")
+    named = outbound_request("http://127.0.0.1:9/v1/images/edits", **{SESSION_HEADER: "mine"})
+    admin = outbound_request("http://127.0.0.1:9/__emulator/requests")
+    elsewhere = outbound_request("http://127.0.0.1:10/v1/images/generations")
+    assert [policy.check(r) for r in (plain, named, admin, elsewhere)] == [True, True, True, False]
+    assert [r.headers.get(SESSION_HEADER) for r in (plain, named, admin, elsewhere)] == ["t-1", "mine", None, None]

@@ -303,3 +303,11 @@ def store_unavailable(detail: str) -> ApiError:
         code="store_unavailable",
         headers={"retry-after": "1"},
     )
+
+
+CLIENT_CLOSED = 499  # nginx's "client closed request": no one reads the answer; the journal records it
+
+
+def client_closed() -> ApiError:
+    """The client went away while its request was held (a `timeout` fault, simulated latency)."""
+    return ApiError(CLIENT_CLOSED, "The client closed the connection before the answer.", code="client_closed_request")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from images_emulator.contract.errors import ApiError
+from images_emulator.contract.errors import ApiError, client_closed
 from images_emulator.contract.job import Job
 from images_emulator.harness.context import RequestContext
 from images_emulator.harness.fault_kinds import FAULT_HEADER, FAULT_KINDS, Fault, fault_error
@@ -68,10 +68,10 @@ async def admit(
     context: RequestContext,
     job: Job,
     headers: Mapping[str, str],
-    hold: Callable[[float], Awaitable[object]],
+    hold: Callable[[float], Awaitable[bool]],
 ) -> Plan:
     """The plan for `job`; error faults and rate limits raise ApiError. `hold(seconds)` waits (the
-    server's way: it returns early when the client goes away)."""
+    server's way: it returns True early when the client goes away, which ends the request as a 499)."""
     config = harness.config
     target = target_of(context, job)
     latency = latency_seconds(config.latency, config.latency_scale, job, headers.get(LATENCY_HEADER))
@@ -97,7 +97,8 @@ async def admit(
             raise limited
     if fault is not None and effect == "hold":
         seconds = fault.options.hold_seconds
-        await hold(config.fault_hold_seconds if seconds is None else seconds)
+        if await hold(config.fault_hold_seconds if seconds is None else seconds):
+            raise client_closed()
     return Plan(
         latency_s=latency,
         stream_error=error if effect == "stream_error" else None,

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
+from images_emulator.testing.outbound import LocalApp
 from images_emulator.testing.process import EmulatorProcess
 
 if TYPE_CHECKING:
@@ -35,6 +36,21 @@ SESSION_HEADER = "X-Emulator-Session"
 
 class EmulatorError(RuntimeError):
     """An admin call the emulator refused (bad fault kind, bad options...)."""
+
+
+class UnusedFaultWarning(UserWarning):
+    """A fault scheduled in a test was matched by no request of that test (the pytest plugin warns at
+    its end; `filterwarnings = error::images_emulator.testing.UnusedFaultWarning` makes it a failure)."""
+
+
+def configured_api_key(args: Sequence[str] = (), env: Mapping[str, str] | None = None) -> str:
+    """The key a server started with `args` (and EMULATOR_* `env`) accepts; any key works without one."""
+    for index, arg in enumerate(args):
+        if arg == "--api-key" and index + 1 < len(args):
+            return args[index + 1]
+        if arg.startswith("--api-key="):
+            return arg.partition("=")[2]
+    return (os.environ if env is None else env).get("EMULATOR_API_KEY") or DEFAULT_API_KEY
 
 
 class _Backend(Protocol):
@@ -138,6 +154,7 @@ class _InProcessBackend:
         self.app = _DropIncomplete(create_app(settings))
         self.client = TestClient(self.app, base_url=self.root_url)
         self.client.__enter__()
+        self._local: LocalApp | None = None
 
     def admin(self, method: str, path: str, body: Any = None, session: str | None = None) -> Any:
         response = self.client.request(method, _admin_path(path, session), json=body)
@@ -152,6 +169,13 @@ class _InProcessBackend:
         import httpx2
 
         return httpx2.ASGITransport(app=self.app)
+
+    def local_app(self) -> LocalApp:
+        if self._local is None:
+            import httpx2
+
+            self._local = LocalApp(self.root_url, self.client, httpx2.AsyncClient(transport=self.async_transport()))
+        return self._local
 
     def close(self) -> None:
         self.client.__exit__(None, None, None)
@@ -181,7 +205,7 @@ class ImagesEmulator:
                 _backend = _ServerBackend(url, args, env)
         self._backend = _backend
         self._owner = session is None
-        self.api_key = api_key or os.environ.get("EMULATOR_API_KEY") or DEFAULT_API_KEY
+        self.api_key = api_key or configured_api_key(args, {**os.environ, **(env or {})})
         self.session_id = session
 
     # --- addresses and clients ----------------------------------------------------------------------
@@ -262,8 +286,16 @@ class ImagesEmulator:
         rules: list[dict[str, Any]] = self._backend.admin("GET", "faults", session=self.session_id)["data"]
         return rules
 
+    def unused_faults(self) -> list[dict[str, Any]]:
+        """The scheduled faults no request has matched yet."""
+        return [rule for rule in self.faults() if rule["remaining"] == rule["times"]]
+
     def clear_faults(self) -> None:
         self._backend.admin("DELETE", "faults", session=self.session_id)
+
+    def local_app(self) -> LocalApp | None:
+        """For the in-process backend: its address and clients (the pytest plugin routes requests there)."""
+        return self._backend.local_app() if isinstance(self._backend, _InProcessBackend) else None
 
     def reset(self) -> None:
         """Clear the journal and scheduled faults (this session's; all, with rate-limit counters, otherwise)."""

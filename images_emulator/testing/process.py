@@ -6,11 +6,18 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
+from pathlib import Path
 from types import TracebackType
+from typing import IO
+
+
+class EmulatorStartError(RuntimeError):
+    """The emulator exited before it became healthy; the message ends with what it printed."""
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -27,7 +34,7 @@ def wait_healthy(
     delay = 0.01
     while True:
         if process is not None and process.poll() is not None:
-            raise RuntimeError(f"emulator exited with code {process.returncode} before becoming healthy")
+            raise EmulatorStartError(f"emulator exited with code {process.returncode} before becoming healthy")
         try:
             with urllib.request.urlopen(base_url + "/health", timeout=1) as response:
                 if response.status == 200:
@@ -41,23 +48,49 @@ def wait_healthy(
 
 
 class EmulatorProcess:
-    """`python -m images_emulator` on a free loopback port; a context manager."""
+    """`python -m images_emulator` on a free loopback port; a context manager.
 
-    def __init__(self, env: Mapping[str, str] | None = None, args: tuple[str, ...] = ()) -> None:
+    Relative paths in `args` resolve against `cwd` (default: the current directory). The server's
+    stderr goes to a temporary file (`log_path`), whose tail ends the error when it fails to start."""
+
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        args: tuple[str, ...] = (),
+        cwd: str | Path | None = None,
+        port: int | None = None,
+    ) -> None:
         self.host = "127.0.0.1"
-        self.port = free_port(self.host)
+        self.port = port or free_port(self.host)
         self.base_url = f"http://{self.host}:{self.port}"
         self.env = {**os.environ, **(env or {})}
         self.args = args
+        self.cwd = cwd
         self.process: subprocess.Popen[bytes] | None = None
         self.startup_seconds = 0.0
+        self._log: IO[bytes] | None = None
+
+    @property
+    def log_path(self) -> str | None:
+        """The file the server's stderr goes to (None before start)."""
+        return self._log.name if self._log is not None else None
+
+    def log(self) -> str:
+        """What the server printed on stderr so far."""
+        path = Path(self._log.name) if self._log is not None else None
+        return path.read_text(errors="replace") if path is not None and path.exists() else ""
 
     def start(self, timeout: float = 30.0) -> EmulatorProcess:
         command = [sys.executable, "-m", "images_emulator", "--host", self.host, "--port", str(self.port)]
         command += ["--log-level", "warning", *self.args]
-        self.process = subprocess.Popen(command, env=self.env)
+        self._log = tempfile.NamedTemporaryFile(prefix="images-emulator-", suffix=".log", delete=False)  # noqa: SIM115
+        self.process = subprocess.Popen(command, env=self.env, cwd=self.cwd, stderr=self._log)
         try:
             self.startup_seconds = wait_healthy(self.base_url, timeout, self.process)
+        except EmulatorStartError as exc:
+            printed = self.log().strip()[-2000:]
+            self.stop()
+            raise EmulatorStartError(f"{exc}:\n{printed}") from None
         except BaseException:
             self.stop()
             raise
@@ -71,6 +104,10 @@ class EmulatorProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self._log is not None:
+            self._log.close()
+            Path(self._log.name).unlink(missing_ok=True)
+            self._log = None
 
     def __enter__(self) -> EmulatorProcess:
         return self.start()

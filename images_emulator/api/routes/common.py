@@ -14,6 +14,7 @@ from images_emulator.api.responses import TruncatedResponse, images_response_tai
 from images_emulator.api.runtime import Runtime
 from images_emulator.api.urls import URL_PREFIX, blob_key
 from images_emulator.contract.endpoints import GENERATIONS
+from images_emulator.contract.errors import client_closed
 from images_emulator.contract.job import Job
 from images_emulator.contract.usage import job_usage, svg_usage
 from images_emulator.harness.context import request_context
@@ -103,8 +104,8 @@ async def images_response(request: Request, runtime: Runtime, job: Job, plan: Pl
             runtime.cache.put(key, tail)
     body = with_created(tail, int(time.time()))
     remaining = plan.latency_s - (time.perf_counter() - started)
-    if remaining > 0:
-        await hold(request, remaining)
+    if remaining > 0 and await hold(request, remaining):
+        raise client_closed()
     if plan.disconnect:
         return TruncatedResponse(body, media_type="application/json")
     return Response(body, media_type="application/json")
