@@ -184,7 +184,10 @@ def test_node_azure_openai_generates_streams_and_sees_azures_errors(
 ) -> None:
     script = node_azure_sdk / "azure.mjs"
     script.write_text(NODE_SCRIPT)
-    env = {**os.environ, "ENDPOINT": azure_server.base_url, "API_KEY": KEY, "API_VERSION": VERSION}
+    # Without the OPENAI_* variables the pytest plugin sets: Node's AzureOpenAI refuses a base URL beside
+    # an endpoint.
+    inherited = {name: value for name, value in os.environ.items() if not name.startswith("OPENAI_")}
+    env = {**inherited, "ENDPOINT": azure_server.base_url, "API_KEY": KEY, "API_VERSION": VERSION}
     result = subprocess.run(
         ["node", str(script)], cwd=node_azure_sdk, capture_output=True, text=True, timeout=120, env=env
     )

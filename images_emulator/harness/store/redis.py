@@ -19,6 +19,9 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -54,8 +57,15 @@ class RedisBackend:
     def __init__(self, url: str, prefix: str) -> None:
         self.url = redacted(url)
         self.prefix = prefix
+        # One retry on a dropped connection: after Redis restarts, every pooled connection of every
+        # worker is stale once, and a call should reconnect rather than fail.
         self._client = aioredis.Redis.from_url(
-            url, socket_connect_timeout=0.5, socket_timeout=2.0, retry_on_timeout=False
+            url,
+            socket_connect_timeout=0.5,
+            socket_timeout=2.0,
+            retry_on_timeout=False,
+            retry=Retry(NoBackoff(), 1),
+            retry_on_error=[RedisConnectionError],
         )
         self._append = self._client.register_script(APPEND)
         self._replace = self._client.register_script(REPLACE)
