@@ -20,6 +20,7 @@ from images_emulator.contract.catalog import MODELS, OUTPUT_FORMATS, SVG_EFFORTS
 from images_emulator.contract.params import EDIT_PARAMS, GENERATION_PARAMS, JSON_EDIT_PARAMS, VARIATION_PARAMS, Param
 from images_emulator.contract.validation import edit_models, variation_models
 from images_emulator.harness.fault_kinds import ERROR_KINDS, FAULT_KINDS, MAX_FAULT_SECONDS
+from images_emulator.harness.latency import MAX_WAIT_SECONDS
 
 SECURITY_SCHEME = "ApiKeyAuth"
 
@@ -343,7 +344,7 @@ class FaultRuleRequest(BaseModel):
     match: FaultMatch | None = None
     retry_after: float | None = Field(None, ge=0, le=MAX_FAULT_SECONDS, description="Seconds (retry-after).")
     should_retry: bool | None = Field(None, description="Sends x-should-retry.")
-    hold_seconds: float | None = Field(None, ge=0, le=MAX_FAULT_SECONDS, description="timeout: how long to hold.")
+    hold_seconds: float | None = Field(None, ge=0, le=MAX_WAIT_SECONDS, description="timeout: how long to hold.")
     error: _enum(ERROR_KINDS) | None = Field(None, description="stream_error: the error the frame carries.")  # type: ignore[valid-type]
 
 

@@ -8,9 +8,9 @@ from collections.abc import AsyncGenerator, Awaitable, Sequence
 from typing import Any, TypeVar
 
 from fastapi import Request
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from images_emulator.api.offload import offload
 from images_emulator.contract.errors import ApiError, invalid_json, quote_list
 from images_emulator.harness.context import request_context
 
@@ -144,7 +144,7 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
 async def json_object(request: Request, raw: bytes) -> dict[str, Any]:
     """`raw` parsed (off the event loop when it is large), and kept for the journal's summary."""
     if len(raw) > INLINE_PARSE_BYTES:
-        document = await run_in_threadpool(parse_json_object, raw)
+        document = await offload(parse_json_object, raw)
     else:
         document = parse_json_object(raw)
     request_context(request.scope).body = document

@@ -32,9 +32,9 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
-from starlette.concurrency import run_in_threadpool
 from starlette.types import Send
 
+from images_emulator.api.offload import offload
 from images_emulator.api.runtime import Runtime
 from images_emulator.contract.errors import ApiError, server_error
 from images_emulator.contract.job import Job
@@ -152,7 +152,7 @@ async def event_stream(request: Request, runtime: Runtime, job: Job, plan: Plan)
                 return
             if await request.is_disconnected():
                 return
-            yield await run_in_threadpool(render_step, runtime, job, plan, step)
+            yield await offload(render_step, runtime, job, plan, step)
             if plan.disconnect:
                 raise AbortStream
     except AbortStream:

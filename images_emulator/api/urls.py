@@ -43,7 +43,14 @@ class UrlSigner:
         self.ttl_seconds = ttl_seconds
 
     def _sign(self, payload: str) -> str:
-        return _b64e(hmac.new(self._key, payload.encode(), hashlib.sha256).digest())
+        return _b64e(hmac.new(self._key, payload.encode("utf-8", "surrogatepass"), hashlib.sha256).digest())
+
+    def lifetime(self) -> str:
+        """The URL lifetime in words: `60 minutes`, `1 minute`, `30 seconds`."""
+        minutes, seconds = divmod(self.ttl_seconds, 60)
+        if seconds:
+            return f"{self.ttl_seconds} second{'s' if self.ttl_seconds != 1 else ''}"
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
     def token(self, spec: Any, now: float | None = None) -> str:
         """A token for `spec` (a dataclass) that expires ttl_seconds from now."""
@@ -56,7 +63,8 @@ class UrlSigner:
     def verify(self, token: str, now: float | None = None) -> dict[str, Any]:
         """The spec fields of a valid token, or a 403 ApiError saying what is wrong."""
         payload, _, signature = token.partition(".")
-        if not payload or not hmac.compare_digest(signature, self._sign(payload)):
+        expected = self._sign(payload).encode()
+        if not payload or not hmac.compare_digest(signature.encode("utf-8", "surrogatepass"), expected):
             raise ApiError(
                 403,
                 "This image URL's signature is invalid: it was not issued by this server (or its "
@@ -70,8 +78,8 @@ class UrlSigner:
         if document["exp"] < (now if now is not None else time.time()):
             raise ApiError(
                 403,
-                "This image URL has expired: image URLs are valid for "
-                f"{self.ttl_seconds // 60} minutes after the request that returned them.",
+                f"This image URL has expired: image URLs are valid for {self.lifetime()} after the request "
+                "that returned them.",
                 code="url_expired",
             )
         spec: dict[str, Any] = document["spec"]

@@ -257,10 +257,17 @@ def no_api_key() -> ApiError:
     return ApiError(401, NO_API_KEY_MESSAGE)
 
 
+MASK_SHORT_KEYS = 12  # keys shorter than this show nothing of themselves
+MASK_PREFIX_KEYS = 20  # keys at least this long also show their prefix; shorter ones show at most 4 characters
+
+
 def mask_key(key: str) -> str:
-    """`sk-proj-****wxyz`: OpenAI shows the key's prefix and last four characters."""
-    if len(key) <= 8:
-        return "*" * len(key)
+    """`sk-proj-****wxyz`: OpenAI shows the key's prefix and last four characters. A short key shows at
+    most its last four (none below MASK_SHORT_KEYS), so that a mask never gives most of a key away."""
+    if len(key) < MASK_SHORT_KEYS:
+        return "****"
+    if len(key) < MASK_PREFIX_KEYS:
+        return f"****{key[-4:]}"
     prefix = key[:8] if key.startswith("sk-proj-") else key[:3]
     return f"{prefix}{'*' * 4}{key[-4:]}"
 

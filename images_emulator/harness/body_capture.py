@@ -4,7 +4,10 @@ Never a second full parse of the body: a JSON body the endpoint parsed is summar
 parsed (`summarize`); any other body is kept as a short text preview. Multipart bodies are parsed
 incrementally as they stream in: text fields are kept (up to FIELD_LIMIT bytes each) and files are
 summarized as `{filename, content_type, bytes, width, height, mode}` from their first PEEK_LIMIT
-bytes. Every summary fits JOURNAL_BODY_BYTES, so the journal is bounded by its entry count.
+bytes. Every summary fits JOURNAL_BODY_BYTES (UTF-8) and NODE_LIMIT values, so the journal is bounded
+by its entry count: `--journal-size` entries of at most JOURNAL_BODY_BYTES of body and the 16 KiB of a
+request head (server/connections.py). Fields
+that hold a secret (api_key, password...) are masked (harness/redact.py).
 """
 
 from __future__ import annotations
@@ -18,11 +21,16 @@ from PIL import Image
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from images_emulator.harness.redact import is_secret_field, mask_field, mask_text
+
 JOURNAL_BODY_BYTES = 40 * 1024  # a body's summary, serialized, at most (1000 entries: 40 MiB at most)
 PREVIEW_BYTES = 4096  # of a body that is not JSON the endpoint parsed
 STRING_LIMIT = 32_000  # the longest prompt; longer strings (data URLs) keep their first 64 characters and length
 ITEMS_LIMIT = 64  # longer arrays and objects keep this many items and a note
 DEPTH_LIMIT = 8  # deeper values are replaced by a note
+# Values kept per summary: a small value costs far more in memory than in JSON (an empty list: 2 bytes
+# of JSON, 56 of Python), so the byte cap alone would let 1,000 entries of tiny containers hold a GiB.
+NODE_LIMIT = 1000
 FIELD_LIMIT = 1024  # multipart text fields
 PEEK_LIMIT = 256 * 1024  # bytes kept per file to read its dimensions
 HEADER_LIMIT = 8 * 1024  # a multipart part's header line
@@ -30,33 +38,48 @@ MAX_PARTS = 100  # parts summarized (the endpoints take at most 100 fields)
 MAX_BOUNDARY = 200  # RFC 2046 allows 70: a longer one is not a body worth summarizing
 
 
-def summarize(value: Any, depth: int = 0) -> Any:
-    """`value` (parsed JSON) bounded for the journal: long strings, long arrays and objects, and deep
-    nesting cut with a note; numbers JSON cannot carry (NaN, infinities) as text."""
-    if isinstance(value, str):
-        return f"{value[:64]}…[{len(value)} chars]" if len(value) > STRING_LIMIT else value
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, list | dict) and depth >= DEPTH_LIMIT:
-        return f"…[nested deeper than {DEPTH_LIMIT} levels]"
-    if isinstance(value, list):
-        kept = [summarize(v, depth + 1) for v in value[:ITEMS_LIMIT]]
-        return kept + ([f"…[{len(value)} items]"] if len(value) > ITEMS_LIMIT else [])
-    if isinstance(value, dict):
-        items = list(value.items())
-        kept_items = {str(k)[:STRING_LIMIT]: summarize(v, depth + 1) for k, v in items[:ITEMS_LIMIT]}
-        if len(items) > ITEMS_LIMIT:
-            kept_items["…"] = f"[{len(items)} keys]"
-        return kept_items
-    return value
+def summarize(value: Any) -> Any:
+    """`value` (parsed JSON) bounded for the journal: long strings, long arrays and objects, deep nesting
+    and values past the NODE_LIMIT-th cut with a note; numbers JSON cannot carry (NaN, infinities) as text."""
+    return _Summary().of(value, 0)
+
+
+class _Summary:
+    def __init__(self) -> None:
+        self.nodes = 0
+
+    def of(self, value: Any, depth: int) -> Any:
+        self.nodes += 1
+        if self.nodes > NODE_LIMIT:
+            return "…"
+        if isinstance(value, str):
+            return f"{value[:64]}…[{len(value)} chars]" if len(value) > STRING_LIMIT else value
+        if isinstance(value, float) and not math.isfinite(value):
+            return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+        if isinstance(value, list | dict) and depth >= DEPTH_LIMIT:
+            return f"…[nested deeper than {DEPTH_LIMIT} levels]"
+        if isinstance(value, list):
+            kept = [self.of(v, depth + 1) for v in value[:ITEMS_LIMIT]]
+            return kept + ([f"…[{len(value)} items]"] if len(value) > ITEMS_LIMIT else [])
+        if isinstance(value, dict):
+            items = list(value.items())
+            kept_items = {
+                str(k)[:STRING_LIMIT]: mask_field(v) if is_secret_field(str(k)) else self.of(v, depth + 1)
+                for k, v in items[:ITEMS_LIMIT]
+            }
+            if len(items) > ITEMS_LIMIT:
+                kept_items["…"] = f"[{len(items)} keys]"
+            return kept_items
+        return value
 
 
 def bounded(summary: Any) -> Any:
     """`summary`, or a preview of it when it serializes to more than JOURNAL_BODY_BYTES."""
     text = json.dumps(summary, ensure_ascii=False, separators=(",", ":"))
-    if len(text) <= JOURNAL_BODY_BYTES:
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size <= JOURNAL_BODY_BYTES:
         return summary
-    return {"truncated": True, "summary_bytes": len(text), "preview": text[:PREVIEW_BYTES]}
+    return {"truncated": True, "summary_bytes": size, "preview": text[:PREVIEW_BYTES]}
 
 
 def json_summary(parsed: Any) -> Any:
@@ -141,7 +164,8 @@ class MultipartSummary:
         if len(self.fields) >= MAX_PARTS:
             return
         if part.filename is None:
-            self.fields.append((part.name, bytes(self._data).decode("utf-8", "replace")))
+            text = bytes(self._data).decode("utf-8", "replace")
+            self.fields.append((part.name, mask_field(text) if is_secret_field(part.name) else text))
             return
         summary = {"filename": part.filename, "content_type": part.content_type, "bytes": part.size}
         self.fields.append((part.name, {**summary, **image_facts(bytes(self._data))}))
@@ -198,5 +222,5 @@ class BodyCapture:
             return bounded(result) if result is not None else None
         if self.size == 0:
             return None
-        text = bytes(self.preview).decode("utf-8", "replace")
+        text = mask_text(bytes(self.preview).decode("utf-8", "replace"))
         return text if self.size <= PREVIEW_BYTES else f"{text}…[{self.size} bytes]"

@@ -28,7 +28,8 @@ from images_emulator.harness.target import Target
 
 Effect = Literal["error", "hold", "disconnect", "stream_error"]
 FAULT_HEADER = "x-emulator-fault"
-# Upper bound of retry_after and hold_seconds: a day (larger values overflow the retry-after-ms header).
+# Upper bound of retry_after: a day (larger values overflow the retry-after-ms header). hold_seconds is
+# bounded by MAX_WAIT_SECONDS, as every wait the server does for a request.
 MAX_FAULT_SECONDS = 86_400
 
 

@@ -22,6 +22,7 @@ from images_emulator.harness.fault_kinds import (
     FaultKind,
     FaultOptions,
 )
+from images_emulator.harness.latency import MAX_WAIT_SECONDS
 from images_emulator.harness.store import Backend
 from images_emulator.harness.target import Target
 
@@ -37,16 +38,14 @@ def fault_kind(name: Any, param: str = "fault") -> FaultKind:
     raise bad_fault(f"Unknown fault {name!r}. Valid faults are: {quote_list(FAULT_KINDS)}.", param)
 
 
-def _number(name: str, value: Any, *, text: bool) -> float:
-    """Seconds in [0, MAX_FAULT_SECONDS]; header parameters (`text`) are parsed from strings."""
+def _number(name: str, value: Any, *, text: bool, most: float = MAX_FAULT_SECONDS) -> float:
+    """Seconds in [0, most]; header parameters (`text`) are parsed from strings."""
     if text and isinstance(value, str):
         with contextlib.suppress(ValueError):
             value = float(value)
     valid = not isinstance(value, bool) and isinstance(value, int | float)
-    if not valid or not 0 <= value <= MAX_FAULT_SECONDS:  # also refuses NaN and infinities
-        raise bad_fault(
-            f"Invalid '{name}': expected a number of seconds from 0 to {MAX_FAULT_SECONDS}, got {value!r}.", name
-        )
+    if not valid or not 0 <= value <= most:  # also refuses NaN and infinities
+        raise bad_fault(f"Invalid '{name}': expected a number of seconds from 0 to {most:g}, got {value!r}.", name)
     return float(value)
 
 
@@ -68,7 +67,7 @@ def parse_options(raw: Mapping[str, Any], *, text: bool = False) -> FaultOptions
         if key == "retry_after":
             options = replace(options, retry_after=_number(key, value, text=text))
         elif key == "hold_seconds":
-            options = replace(options, hold_seconds=_number(key, value, text=text))
+            options = replace(options, hold_seconds=_number(key, value, text=text, most=MAX_WAIT_SECONDS))
         elif key == "should_retry":
             options = replace(options, should_retry=_flag(key, value, text=text))
         elif key == "error":

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from images_emulator.contract.errors import mask_key
+from images_emulator.harness.redact import mask_header
 from images_emulator.harness.store import Backend
 
 LOG = "journal"
@@ -31,15 +31,11 @@ def _iso_second(second: int) -> str:
 
 
 def public_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
-    """Request headers by lower-case name, with the API key masked (Bearer, and Azure's `api-key`)."""
+    """Request headers by lower-case name, with every credential masked (harness/redact.py)."""
     headers: dict[str, str] = {}
     for key, value in raw:
-        name, text = key.decode("latin-1").lower(), value.decode("latin-1")
-        if name == "authorization":
-            scheme, _, secret = text.partition(" ")
-            text = f"{scheme} {mask_key(secret.strip())}" if secret else text
-        elif name == "api-key":
-            text = mask_key(text.strip())
+        name = key.decode("latin-1").lower()
+        text = mask_header(name, value.decode("latin-1"))
         headers[name] = f"{headers[name]}, {text}" if name in headers else text
     return headers
 

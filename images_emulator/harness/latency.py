@@ -15,6 +15,11 @@ from images_emulator.contract.errors import ApiError
 from images_emulator.contract.job import Job
 
 LATENCY_HEADER = "x-emulator-latency-ms"
+# The longest the emulator waits on behalf of one request (simulated latency, a `timeout` fault's hold):
+# the SDKs' default timeout (10 minutes), so any client timeout can still be provoked, while a stuck
+# request ends on its own and SIGTERM never waits on a longer one than its graceful period allows.
+MAX_WAIT_SECONDS = 600.0
+MAX_WAIT_MS = MAX_WAIT_SECONDS * 1000
 
 EXTRA_IMAGE_FACTOR = 0.2
 
@@ -28,12 +33,12 @@ class LatencyMode:
 
 
 def milliseconds(text: str) -> float | None:
-    """A finite, non-negative number of milliseconds, or None."""
+    """A number of milliseconds from 0 to MAX_WAIT_MS, or None."""
     try:
         ms = float(text)
     except ValueError:
         return None
-    return ms if math.isfinite(ms) and ms >= 0 else None
+    return ms if 0 <= ms <= MAX_WAIT_MS else None  # also refuses NaN and infinities
 
 
 def parse_latency(value: str) -> LatencyMode:
@@ -45,7 +50,9 @@ def parse_latency(value: str) -> LatencyMode:
         return LatencyMode(realistic=True)
     ms = milliseconds(text)
     if ms is None:
-        raise ValueError(f"latency must be 'none', 'realistic' or a number of milliseconds, not {value!r}")
+        raise ValueError(
+            f"latency must be 'none', 'realistic' or a number of milliseconds up to {MAX_WAIT_MS:.0f}, not {value!r}"
+        )
     return LatencyMode(fixed_ms=ms)
 
 
@@ -63,7 +70,8 @@ def header_ms(value: str) -> float:
     if ms is None:
         raise ApiError(
             400,
-            f"Invalid X-Emulator-Latency-Ms header: {value!r}. Expected a non-negative number of milliseconds.",
+            f"Invalid X-Emulator-Latency-Ms header: {value!r}. Expected a number of milliseconds from 0 to "
+            f"{MAX_WAIT_MS:.0f}.",
             code="invalid_emulator_header",
         )
     return ms
@@ -74,5 +82,5 @@ def latency_seconds(mode: LatencyMode, scale: float, job: Job, header: str | Non
     if header is not None:
         return header_ms(header) / 1000
     if mode.realistic:
-        return realistic_seconds(job) * scale
+        return min(realistic_seconds(job) * scale, MAX_WAIT_SECONDS)
     return mode.fixed_ms / 1000

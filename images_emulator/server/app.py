@@ -68,6 +68,7 @@ class EmulatorApp(FastAPI):
                 ENDPOINTS,
                 api_key=self.settings.api_key,
                 cors_policy=CorsPolicy.from_setting(self.settings.cors_origins),
+                admin_key=self.settings.admin_key_in_effect,
             )
         scope["app"] = self
         await self.entry(scope, receive, send)
@@ -115,7 +116,7 @@ async def _store_unavailable(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unexpected error", exc_info=exc)
+    """A bug in a FastAPI route: OpenAI's 500 (starlette re-raises it after; the entry logs it, once)."""
     return error_response(server_error(request_context(request.scope).request_id))
 
 

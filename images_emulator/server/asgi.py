@@ -6,14 +6,17 @@ For each request, in order:
 2. its connection learns a request is in progress (server/connections.py: the head deadline);
 3. CORS (server/cors.py): a preflight is answered here, a foreign page refused on the admin surface;
 4. the session prefix `/__emulator/sessions/<id>/...` comes off the path;
+   the admin surface `/__emulator/...` needs the admin key and JSON writes (server/admin_auth.py);
 5. the journal entry, for every request but the admin surface and the server's pages, with a
    bounded summary of the body made as it streams in;
 6. `/v1/...` needs an API key; Azure's `/openai/...` its `api-key` or a bearer token (Azure's 401);
 7. the image endpoints run straight from a table (no router, no dependency solving), Azure's paths from
    api/routes/azure.py; anything else goes to the FastAPI app (admin, docs, image URLs).
-Then: a body the answer did not wait for (a 413, a 401) is read and discarded, within bounds, so a
-client that sends its whole body before reading gets the answer instead of a reset; the journal
-entry is finished before the last byte goes out; the connection is told the request is done.
+Then: a body the answer did not wait for (a 413, a 401) is read and discarded before the answer's
+last byte, up to `--max-body-bytes` (past that the connection is closed), so a client that sends its
+whole body before reading gets the answer instead of a reset; the journal entry is finished before
+the last byte goes out; the connection is told the request is done. Any unexpected exception
+becomes OpenAI's 500 with the usual headers, logged with its traceback.
 """
 
 from __future__ import annotations
@@ -36,9 +39,10 @@ from images_emulator.contract.errors import ApiError, invalid_api_key, no_api_ke
 from images_emulator.harness.body_capture import BodyCapture
 from images_emulator.harness.context import RequestContext, new_context
 from images_emulator.harness.journal import Entry, public_headers
+from images_emulator.harness.redact import mask_text
 from images_emulator.harness.sessions import API_PREFIX, AZURE_PREFIX, SESSION_HEADER, split_session_path
 from images_emulator.harness.store import StoreUnavailable
-from images_emulator.server import cors
+from images_emulator.server import admin_auth, cors
 from images_emulator.server.connections import connection_of
 
 log = logging.getLogger("images_emulator")
@@ -47,7 +51,6 @@ OPENAI_VERSION = b"2020-10-01"
 WORKER_HEADER = "x-emulator-worker"  # the pid of the process that answered (tells workers and replicas apart)
 # The paths the journal leaves out: the admin surface and the server's own pages.
 UNJOURNALED = frozenset({"/__emulator", "/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
-DRAIN_BYTES = 16 * 1024 * 1024  # of a body the answer did not wait for, read and discarded at most
 ALLOWED_METHODS = ("GET", "POST", "DELETE", "HEAD", "OPTIONS")
 
 Endpoint = Callable[[Request, Runtime], Awaitable[Response]]
@@ -92,11 +95,13 @@ class EmulatorEntry:
         *,
         api_key: str | None,
         cors_policy: cors.CorsPolicy,
+        admin_key: str | None = None,
     ) -> None:
         self.app = app
         self.runtime = runtime
         self.endpoints = endpoints
         self.api_key = api_key
+        self.admin_key = admin_key
         self.cors = cors_policy
         self.worker = str(os.getpid()).encode()
 
@@ -136,8 +141,25 @@ class Exchange:
         self.capture: BodyCapture | None = None
 
     async def run(self) -> None:
+        try:
+            await self.route()
+        except Exception as exc:  # a bug: logged with its traceback, answered as OpenAI's 500 if still possible
+            log.exception("unexpected error", exc_info=exc)
+            if not self.response_started:
+                await self.answer(server_error(self.context.request_id))
+        finally:
+            try:
+                await self.finish()
+            except Exception as exc:
+                log.exception("could not finish the journal entry", exc_info=exc)
+            # uvicorn's connection objects form a reference cycle that holds the scope until the garbage
+            # collector runs, which a quiet server may not do for long: the parsed body must not ride along.
+            self.context.body = None
+
+    async def route(self) -> None:
         scope, headers, context = self.scope, self.headers, self.context
-        session, path = split_session_path(scope["path"])
+        original_path = scope["path"]
+        session, path = split_session_path(original_path)
         if session is not None:
             scope["path"], scope["raw_path"] = path, path.encode()
         if self.origin is not None:
@@ -149,21 +171,23 @@ class Exchange:
                 await self.answer(ApiError(403, f"Requests from {self.origin} are not allowed here (CORS).",
                                            code="origin_not_allowed"))  # fmt: skip
                 return
+        if admin_auth.is_admin_path(path) and not cors.SESSION_API.match(original_path):
+            error = admin_auth.check_admin_key(headers, self.entry.admin_key) or admin_auth.check_admin_write(
+                scope["method"], headers
+            )
+            if error is not None:
+                await self.answer(error)
+                return
         context.session = session or headers.get(SESSION_HEADER) or None
         context.api_key = caller_key(headers)
         harness = self.entry.runtime.harness
         if journaled(path) and harness.journal.size:
             self.entry_record = Entry(context.request_id, scope["method"], path, context.session,
                                       public_headers(scope["headers"]),
-                                      scope.get("query_string", b"").decode("latin-1"))  # fmt: skip
+                                      mask_text(scope.get("query_string", b"").decode("latin-1")))  # fmt: skip
             self.capture = BodyCapture(headers.get("content-type", ""))
             await harness.best_effort(harness.journal.add(self.entry_record), None)
-        try:
-            await self.dispatch(path)
-        finally:
-            if self.response_started and not self.body_done:
-                await self.drain()
-            await self.finish()
+        await self.dispatch(path)
 
     async def dispatch(self, path: str) -> None:
         if path.startswith(API_PREFIX) and self.scope["method"] != "OPTIONS":
@@ -189,9 +213,6 @@ class Exchange:
             response = error_response(exc)
         except StoreUnavailable as exc:
             response = error_response(store_unavailable(str(exc)))
-        except Exception as exc:  # a bug: logged with its traceback, answered as OpenAI's 500
-            log.exception("unexpected error", exc_info=exc)
-            response = error_response(server_error(self.context.request_id))
         await response(self.scope, self.receive, self.send)
 
     async def answer(self, error: ApiError) -> None:
@@ -222,10 +243,15 @@ class Exchange:
         if message["type"] == "http.response.start":
             self.response_started = True
             own = list(message.get("headers", []))
-            message = {**message, "headers": [*own, *await self.extra_headers({name.lower() for name, _ in own})]}
+            extra = await self.extra_headers({name.lower() for name, _ in own})
+            if not self.body_done and self.body_longer_than_drain():
+                extra.append((b"connection", b"close"))  # the rest of the body is not read: nothing follows it
+            message = {**message, "headers": [*own, *extra]}
             if self.entry_record is not None:
                 self.entry_record.status = message["status"]
         elif message["type"] == "http.response.body" and not message.get("more_body", False):
+            if not self.body_done:
+                await self.drain()  # before the last byte: a client still sending would get a reset
             await self.finish()  # before the last byte: a client that has its answer finds the entry
         await self.raw_send(message)
 
@@ -257,9 +283,15 @@ class Exchange:
         harness = self.entry.runtime.harness
         await harness.best_effort(harness.journal.finish(record), None)
 
+    def body_longer_than_drain(self) -> bool:
+        declared = self.headers.get("content-length", "")
+        limit = self.entry.runtime.config.max_body_bytes
+        return not declared.isdigit() or int(declared) > limit
+
     async def drain(self) -> None:
-        """Read and discard what is left of a body the answer did not wait for (bounded in bytes and time)."""
-        budget = DRAIN_BYTES
+        """Read and discard what is left of a body the answer did not wait for (at most `--max-body-bytes`,
+        within `--body-timeout-seconds`)."""
+        budget = self.entry.runtime.config.max_body_bytes
         try:
             async with asyncio.timeout(self.entry.runtime.config.body_timeout_seconds):
                 while not self.body_done and budget > 0:
@@ -271,4 +303,3 @@ class Exchange:
                         break
         except TimeoutError:
             pass
-

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from images_emulator.contract.azure import parse_deployments
 from images_emulator.contract.catalog import CATALOG_DATE, parse_api_date
+from images_emulator.harness.latency import MAX_WAIT_SECONDS
 from images_emulator.harness.store import parse_store_url
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
@@ -79,7 +80,9 @@ class Settings(BaseSettings):
     )
     stream_interval_ms: int = Field(0, ge=0, description="Pause between streamed events, ms.")
     fixtures: Path | None = Field(None, description="Directory holding fixtures.yaml and its images.")
-    latency: str = Field("none", description="none | realistic | <milliseconds>: simulated generation time.")
+    latency: str = Field(
+        "none", description="none | realistic | <milliseconds>: simulated generation time (at most 600000 ms)."
+    )
     latency_scale: float = Field(1.0, ge=0, description="Multiplier applied to realistic latency.")
     rate_limit_rpm: int | None = Field(None, ge=1, description="Requests per minute per API key.")
     rate_limit_ipm: int | None = Field(None, ge=1, description="Images per minute per API key.")
@@ -90,7 +93,10 @@ class Settings(BaseSettings):
         description="Retry-After (seconds) of rate_limit faults that set none (sent as retry-after-ms too).",
     )
     fault_hold_seconds: float = Field(
-        30.0, ge=0, description="How long a `timeout` fault holds the response unless it sets hold_seconds."
+        30.0,
+        ge=0,
+        le=MAX_WAIT_SECONDS,
+        description="How long a `timeout` fault holds the response unless it sets hold_seconds (at most 600).",
     )
 
     azure_deployments: str | None = Field(
@@ -98,6 +104,17 @@ class Settings(BaseSettings):
         description="Azure OpenAI deployments as NAME=MODEL[,NAME=MODEL...] (docs/azure.md); a deployment "
         "named like a model serves that model without an entry.",
     )
+
+    admin_key: str | None = Field(
+        None,
+        description="Key the admin API and dashboard (`/__emulator/...`) require (X-Emulator-Admin-Key, a bearer "
+        "token or HTTP Basic password); unset: the --api-key when that is set, else no key.",
+    )
+
+    @property
+    def admin_key_in_effect(self) -> str | None:
+        """The admin key the server requires: --admin-key, else --api-key, else None (an open admin API)."""
+        return self.admin_key or self.api_key
 
     @field_validator("api_date")
     @classmethod

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 DEFAULT_API_KEY = "sk-emulator-test"
 SESSION_HEADER = "X-Emulator-Session"
+ADMIN_KEY_HEADER = "X-Emulator-Admin-Key"
 
 
 class EmulatorError(RuntimeError):
@@ -55,6 +56,7 @@ def configured_api_key(args: Sequence[str] = (), env: Mapping[str, str] | None =
 
 class _Backend(Protocol):
     root_url: str
+    admin_key: str | None  # sent on admin calls (the server's --admin-key, else its --api-key)
 
     def admin(self, method: str, path: str, body: Any = None, session: str | None = None) -> Any: ...
 
@@ -63,6 +65,16 @@ class _Backend(Protocol):
     def async_transport(self) -> httpx2.AsyncBaseTransport | None: ...
 
     def close(self) -> None: ...
+
+
+def _flag(args: Sequence[str], name: str) -> str | None:
+    """The value of `--name VALUE` or `--name=VALUE` in server args, or None."""
+    for index, arg in enumerate(args):
+        if arg == name and index + 1 < len(args):
+            return args[index + 1]
+        if arg.startswith(name + "="):
+            return arg.partition("=")[2]
+    return None
 
 
 def _admin_path(path: str, session: str | None) -> str:
@@ -80,11 +92,14 @@ class _ServerBackend:
             self.process = EmulatorProcess(env=env, args=tuple(args)).start()
             url = self.process.base_url
         self.root_url = url.rstrip("/")
+        self.admin_key: str | None = None
 
     def admin(self, method: str, path: str, body: Any = None, session: str | None = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.root_url + _admin_path(path, session), data=data, method=method)
         request.add_header("content-type", "application/json")
+        if self.admin_key:
+            request.add_header(ADMIN_KEY_HEADER, self.admin_key)
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 return json.loads(response.read() or b"null")
@@ -155,9 +170,11 @@ class _InProcessBackend:
         self.client = TestClient(self.app, base_url=self.root_url)
         self.client.__enter__()
         self._local: LocalApp | None = None
+        self.admin_key: str | None = settings.admin_key_in_effect
 
     def admin(self, method: str, path: str, body: Any = None, session: str | None = None) -> Any:
-        response = self.client.request(method, _admin_path(path, session), json=body)
+        headers = {ADMIN_KEY_HEADER: self.admin_key} if self.admin_key else {}
+        response = self.client.request(method, _admin_path(path, session), json=body, headers=headers)
         if response.status_code >= 400:
             raise EmulatorError(f"{method} /__emulator/{path}: {response.status_code} {response.text}")
         return response.json()
@@ -193,6 +210,7 @@ class ImagesEmulator:
         env: Mapping[str, str] | None = None,
         settings: Any = None,
         api_key: str | None = None,
+        admin_key: str | None = None,
         session: str | None = None,
         _backend: _Backend | None = None,
     ) -> None:
@@ -205,7 +223,12 @@ class ImagesEmulator:
                 _backend = _ServerBackend(url, args, env)
         self._backend = _backend
         self._owner = session is None
-        self.api_key = api_key or configured_api_key(args, {**os.environ, **(env or {})})
+        environment = {**os.environ, **(env or {})}
+        self.api_key = api_key or configured_api_key(args, environment)
+        if self._owner and (admin_key or not inprocess):  # views share their owner's; in process, settings know
+            self._backend.admin_key = (
+                admin_key or _flag(args, "--admin-key") or environment.get("EMULATOR_ADMIN_KEY") or self.api_key
+            )
         self.session_id = session
 
     # --- addresses and clients ----------------------------------------------------------------------

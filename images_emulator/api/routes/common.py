@@ -8,8 +8,8 @@ from collections.abc import Hashable
 import anyio
 from fastapi import Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
+from images_emulator.api.offload import offload
 from images_emulator.api.responses import TruncatedResponse, images_response_tail, revised_prompt, with_created
 from images_emulator.api.runtime import Runtime
 from images_emulator.api.urls import URL_PREFIX, blob_key
@@ -96,7 +96,7 @@ async def images_response(request: Request, runtime: Runtime, job: Job, plan: Pl
         tail = cached
     else:
         root = base_url(request, runtime)
-        tail, stored = await run_in_threadpool(response_tail, runtime, job, plan, root, filters)
+        tail, stored = await offload(response_tail, runtime, job, plan, root, filters)
         harness = runtime.harness
         for name, data in stored.items():  # any replica sharing the store serves these URLs
             await harness.best_effort(harness.store.blob_put(name, data, runtime.signer.ttl_seconds), None)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from images_emulator.api.deployments import deployed
 from images_emulator.api.image_parts import edit_parts, files_of_edit, json_edit_parts
 from images_emulator.api.multipart import read_form
+from images_emulator.api.offload import offload
 from images_emulator.api.openapi import EDIT_FILE_TYPES, json_body_doc, response_docs
 from images_emulator.api.request_body import is_json, json_object, media_type, read_body, unsupported_content_type
 from images_emulator.api.routes.common import images_response, plan_for
@@ -42,14 +42,14 @@ async def create_image_edit(request: Request, runtime: Runtime = Depends(get_run
                 return files_of_edit(edit_parts(form, spec), spec)
 
             fields = deployed(request, runtime, form.body, catalog)
-            job = await run_in_threadpool(validate_edit, fields, form_files, form=True, catalog=catalog)
+            job = await offload(validate_edit, fields, form_files, form=True, catalog=catalog)
     elif is_json(kind):
         body = await json_object(request, await read_body(request, limit, timeout))
 
         def json_files(spec: ModelSpec) -> EditInputs:
             return files_of_edit(json_edit_parts(body, spec), spec)
 
-        job = await run_in_threadpool(
+        job = await offload(
             validate_edit, deployed(request, runtime, body, catalog), json_files, form=False, catalog=catalog
         )
     else:

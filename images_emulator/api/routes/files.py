@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
+from images_emulator.api.offload import offload
 from images_emulator.api.openapi import error_docs
 from images_emulator.api.runtime import Runtime, get_runtime
 from images_emulator.api.urls import URL_PREFIX, blob_key
@@ -46,7 +46,7 @@ IMAGE_DOCS: dict[int | str, dict[str, Any]] = {
 async def image_file(token: str, runtime: Runtime = Depends(get_runtime)) -> Response:
     token, _, _extension = token.rpartition(".")
     spec = RenderSpec(**runtime.signer.verify(token))
-    data = await run_in_threadpool(url_image, runtime.cache, spec, fixture_source(runtime, spec))
+    data = await offload(url_image, runtime.cache, spec, fixture_source(runtime, spec))
     if data is None:
         data = await runtime.harness.store.blob_get(blob_key(spec))
     if data is None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from images_emulator.api.image_parts import file_of_variation, variation_part
 from images_emulator.api.multipart import read_form
+from images_emulator.api.offload import offload
 from images_emulator.api.openapi import VARIATION_ERRORS, VARIATION_FILE_TYPES, json_body_doc, response_docs
 from images_emulator.api.request_body import media_type, unsupported_content_type
 from images_emulator.api.routes.common import images_response, plan_for
@@ -39,6 +39,6 @@ async def create_image_variation(request: Request, runtime: Runtime = Depends(ge
         def source(spec: ModelSpec) -> InputImage:
             return file_of_variation(variation_part(form, spec), spec)
 
-        job = await run_in_threadpool(validate_variation, form.body, source, catalog)
+        job = await offload(validate_variation, form.body, source, catalog)
     plan = await plan_for(request, runtime, job)
     return await images_response(request, runtime, job, plan)
