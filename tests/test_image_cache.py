@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from images_emulator.imaging.cache import ImageCache
+from images_emulator.imaging.cache import ImageCache, key_bytes
 
 
 class CountingFactory:
@@ -32,7 +32,7 @@ def test_get_or_create_calls_the_factory_once_then_serves_from_cache() -> None:
     assert cache.get_or_create("k", factory) == b"x" * 10
     assert factory.calls == 1
     assert cache.get("k") == b"x" * 10
-    assert (len(cache), cache.size_bytes) == (1, 10)
+    assert (len(cache), cache.size_bytes) == (1, 10 + key_bytes("k"))
 
 
 def test_get_of_missing_key_is_none() -> None:
@@ -48,7 +48,7 @@ def test_lru_evicts_least_recently_used_entries_by_bytes() -> None:
     assert cache.get("b") is None
     assert cache.get("a") == b"a" * 40
     assert cache.get("c") == b"c" * 40
-    assert (len(cache), cache.size_bytes) == (2, 80)
+    assert (len(cache), cache.size_bytes) == (2, 80 + key_bytes("a") + key_bytes("c"))
 
 
 def test_one_large_entry_evicts_several_small_ones() -> None:
@@ -57,12 +57,12 @@ def test_one_large_entry_evicts_several_small_ones() -> None:
         cache.put(key, b"." * 20)
     cache.put("big", b"#" * 90)
     assert [k for k in "abcde" if cache.get(k) is not None] == []
-    assert (len(cache), cache.size_bytes) == (1, 90)
+    assert (len(cache), cache.size_bytes) == (1, 90 + key_bytes("big"))
 
 
 def test_entry_exactly_max_bytes_is_stored() -> None:
     cache = ImageCache(50)
-    cache.put("k", b"x" * 50)
+    cache.put("k", b"x" * (50 - key_bytes("k")))
     assert cache.size_bytes == 50
 
 
@@ -74,7 +74,7 @@ def test_oversized_entry_is_returned_but_not_stored() -> None:
     assert cache.get("huge") is None
     assert cache.get("small") == b"s" * 10  # nothing was evicted for it
     cache.put("huge", b"x" * 101)
-    assert (len(cache), cache.size_bytes) == (1, 10)
+    assert (len(cache), cache.size_bytes) == (1, 10 + key_bytes("small"))
 
 
 def test_put_replaces_a_value_and_keeps_the_size_right() -> None:
@@ -82,7 +82,7 @@ def test_put_replaces_a_value_and_keeps_the_size_right() -> None:
     cache.put("k", b"x" * 30)
     cache.put("k", b"y" * 50)
     assert cache.get("k") == b"y" * 50
-    assert (len(cache), cache.size_bytes) == (1, 50)
+    assert (len(cache), cache.size_bytes) == (1, 50 + key_bytes("k"))
     cache.put("k", b"z" * 500)  # too big: the old value is dropped too
     assert (len(cache), cache.size_bytes) == (0, 0)
 
@@ -180,4 +180,13 @@ def test_size_stays_within_max_bytes_under_concurrent_load(max_bytes: int) -> No
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(work, range(8)))
     assert cache.size_bytes <= max_bytes
-    assert cache.size_bytes == sum(len(cache.get(k) or b"") for k in range(37))
+    assert cache.size_bytes == sum(len(v) + key_bytes(k) for k in range(37) if (v := cache.get(k)) is not None)
+
+
+def test_long_keys_count_against_the_bound() -> None:
+    """A key can carry a 32,000-character prompt: many small images under long prompts stay within the bound."""
+    cache = ImageCache(100_000)
+    for i in range(100):
+        cache.put(("generation", f"{i} " + "p" * 10_000), b"x" * 100)
+    assert cache.size_bytes <= 100_000
+    assert len(cache) == 100_000 // (100 + key_bytes(("generation", "99 " + "p" * 10_000)))

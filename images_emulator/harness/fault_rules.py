@@ -104,6 +104,25 @@ def _endpoint_of(path: str) -> str | None:
     return endpoint.name if endpoint else None
 
 
+def _matches(session: str | None, kind: FaultKind, match: Mapping[str, str], target: Target) -> bool:
+    """Whether a rule (its session, kind and match) applies to `target`."""
+    if session is not None and session != target.session:
+        return False
+    if kind.effect == "stream_error" and not target.stream:
+        return False
+    path, model, text = (match.get(k) for k in MATCH_KEYS)
+    return (
+        (path is None or _endpoint_of(path) == target.endpoint)
+        and (model is None or model == target.model)
+        and (text is None or text.lower() in target.prompt.lower())
+    )
+
+
+def _record_matches(record: Mapping[str, Any], target: Target) -> bool:
+    """`_matches` on a stored rule, without parsing it again (a request scans every rule)."""
+    return _matches(record.get("session"), FAULT_KINDS[record["fault"]], record.get("match") or {}, target)
+
+
 @dataclass
 class FaultRule:
     """A scheduled fault: fires on the next `remaining` matching requests."""
@@ -116,16 +135,7 @@ class FaultRule:
     session: str | None = None
 
     def matches(self, target: Target) -> bool:
-        if self.session is not None and self.session != target.session:
-            return False
-        if self.fault.kind.effect == "stream_error" and not target.stream:
-            return False
-        path, model, text = (self.match.get(k) for k in MATCH_KEYS)
-        return (
-            (path is None or _endpoint_of(path) == target.endpoint)
-            and (model is None or model == target.model)
-            and (text is None or text.lower() in target.prompt.lower())
-        )
+        return _matches(self.session, self.fault.kind, self.match, target)
 
     def to_dict(self) -> dict[str, Any]:
         options = {k: v for k, v in vars(self.fault.options).items() if v is not None}
@@ -175,7 +185,7 @@ def parse_rule(body: Any, rule_id: str, session: str | None) -> FaultRule:
     return FaultRule(rule_id, Fault(kind, options, "rule"), times, times, match, session)
 
 
-MAX_RULES = 1000  # scheduled at once per store: enough for any test suite, and a bound on the scan
+MAX_RULES = 1000  # scheduled at once per store: enough for any test suite, and a bound on each request's scan
 
 
 class FaultBook:
@@ -202,12 +212,12 @@ class FaultBook:
         parse_rule(body, "fault_0", session)  # a bad body is a 400 before anything is stored
 
         def change(value: dict[str, Any] | None) -> tuple[dict[str, Any] | None, FaultRule]:
-            rules = self._rules(value)
-            if len(rules) >= MAX_RULES:
+            records = (value or {}).get("rules", [])
+            if len(records) >= MAX_RULES:
                 raise bad_fault(f"Too many scheduled faults: at most {MAX_RULES} at once; clear some first.")
             next_id = (value or {}).get("next", 1)
             rule = parse_rule(body, f"fault_{next_id}", session)
-            return self._value(next_id + 1, [*rules, rule]), rule
+            return {"next": next_id + 1, "rules": [*records, rule.to_dict()]}, rule
 
         return await self.backend.update(self.KEY, change)
 
@@ -239,12 +249,14 @@ class FaultBook:
             return None  # the common case, without a write
 
         def change(value: dict[str, Any] | None) -> tuple[dict[str, Any] | None, Fault | None]:
-            rules = self._rules(value)
-            for index, rule in enumerate(rules):
-                if rule.matches(target):
+            records = (value or {}).get("rules", [])
+            for index, record in enumerate(records):
+                if _record_matches(record, target):
+                    rule = rule_from_record(record)
                     rule.remaining -= 1
-                    kept = rules if rule.remaining > 0 else rules[:index] + rules[index + 1 :]
-                    return self._value((value or {}).get("next", 1), kept), rule.fault
+                    used = [rule.to_dict()] if rule.remaining > 0 else []
+                    kept = [*records[:index], *used, *records[index + 1 :]]
+                    return {"next": (value or {}).get("next", 1), "rules": kept}, rule.fault
             return value, None
 
         return await self.backend.update(self.KEY, change)

@@ -1,8 +1,9 @@
 """Credentials masked before anything reaches the journal: headers that can carry one, key-like body fields.
 
-A header value keeps its scheme (`Bearer sk-****wxyz`, whatever the spacing); a value without one
-is masked whole; a cookie keeps its names. Body fields whose name says they hold a secret (api_key,
-password, token, ...) are masked the same way, in JSON, multipart and text previews.
+A header value keeps its scheme (`Bearer sk-****wxyz`, whatever the spacing; other schemes such as
+Basic show nothing of their credentials); a value without a scheme is masked whole; a cookie keeps
+its names. Body fields whose name says they hold a secret (api_key, password, token...) are masked
+the same way, in JSON, multipart and text previews.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ def mask_header(name: str, value: str) -> str:
         )
     scheme = SCHEME.fullmatch(value) if name.endswith("authorization") else None
     if scheme is not None and scheme.group(2):
+        if scheme.group(1).lower() != "bearer":  # Basic, Digest...: any part of the encoding gives a password away
+            return f"{scheme.group(1)} ****"
         return f"{scheme.group(1)} {mask_key(scheme.group(2))}"
     return mask_key(value.strip())
 

@@ -1,4 +1,9 @@
-"""A small thread-safe LRU of encoded images, bounded by total bytes, with single-flight creation."""
+"""A small thread-safe LRU of encoded images, bounded by total bytes (keys included), with single-flight creation.
+
+A key (a render spec) can carry a 32,000-character prompt, larger than a small image: each entry
+counts its value's bytes and its key's length as text, so long prompts cannot grow the cache past
+its bound.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ class ImageCache:
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max(0, max_bytes)
-        self._entries: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[bytes, int]] = OrderedDict()  # key → (value, cost)
         self._size = 0
         self._lock = threading.Lock()
         self._flights: dict[Hashable, _Flight] = {}
@@ -72,7 +77,7 @@ class ImageCache:
 
     @property
     def size_bytes(self) -> int:
-        """Total length of the stored values."""
+        """Total cost of the stored entries: their values' bytes and their keys' length."""
         with self._lock:
             return self._size
 
@@ -87,19 +92,26 @@ class ImageCache:
             self._size = 0
 
     def _lookup(self, key: Hashable) -> bytes | None:
-        value = self._entries.get(key)
-        if value is not None:
-            self._entries.move_to_end(key)
-        return value
+        found = self._entries.get(key)
+        if found is None:
+            return None
+        self._entries.move_to_end(key)
+        return found[0]
 
     def _store(self, key: Hashable, value: bytes) -> None:
         old = self._entries.pop(key, None)
         if old is not None:
-            self._size -= len(old)
-        if self.max_bytes == 0 or len(value) > self.max_bytes:
+            self._size -= old[1]
+        cost = len(value) + key_bytes(key)
+        if self.max_bytes == 0 or cost > self.max_bytes:
             return
-        self._entries[key] = value
-        self._size += len(value)
+        self._entries[key] = (value, cost)
+        self._size += cost
         while self._size > self.max_bytes:
-            _, evicted = self._entries.popitem(last=False)
-            self._size -= len(evicted)
+            _, (_, evicted) = self._entries.popitem(last=False)
+            self._size -= evicted
+
+
+def key_bytes(key: Hashable) -> int:
+    """What a key costs, roughly: the length of its text (a prompt's characters dominate)."""
+    return len(repr(key))

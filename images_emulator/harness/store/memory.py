@@ -9,6 +9,8 @@ from typing import Any
 
 from images_emulator.harness.store.backend import Change, R
 
+MAX_EXPIRING_KEYS = 50_000  # values with a lifetime (rate-limit windows, one per API key) kept at most
+
 
 class MemoryBackend:
     kind = "memory"
@@ -16,6 +18,9 @@ class MemoryBackend:
 
     def __init__(self, blob_bytes: int = 64 * 1024 * 1024) -> None:
         self._values: dict[str, tuple[Any, float | None]] = {}  # key → (value, expires at)
+        # Keys of values with a lifetime, least recently written first: expired ones are swept from the
+        # front, and past MAX_EXPIRING_KEYS the oldest goes (a client inventing keys cannot grow the store).
+        self._expiring: OrderedDict[str, None] = OrderedDict()
         self._logs: dict[str, OrderedDict[str, dict[str, Any]]] = {}
         self._blobs: OrderedDict[str, tuple[bytes, float]] = OrderedDict()  # least recently stored first
         self._blob_bytes = 0
@@ -39,11 +44,29 @@ class MemoryBackend:
         with self._lock:
             now = time.monotonic()
             new, result = change(self._live(key, now))
+            self._expiring.pop(key, None)
             if new is None:
                 self._values.pop(key, None)
             else:
                 self._values[key] = (new, now + ttl if ttl is not None else None)
+                if ttl is not None:
+                    self._expiring[key] = None
+                    self._sweep(now)
             return result
+
+    def _sweep(self, now: float) -> None:
+        while self._expiring:
+            oldest = next(iter(self._expiring))
+            expires = self._values.get(oldest, (None, now))[1]
+            if len(self._expiring) <= MAX_EXPIRING_KEYS and expires is not None and expires > now:
+                return
+            del self._expiring[oldest]
+            self._values.pop(oldest, None)
+
+    @property
+    def expiring_keys(self) -> int:
+        """How many values with a lifetime are held (rate-limit windows)."""
+        return len(self._expiring)
 
     async def read(self, key: str) -> Any:
         with self._lock:
@@ -53,6 +76,7 @@ class MemoryBackend:
         with self._lock:
             for key in [k for k in self._values if k.startswith(prefix)]:
                 del self._values[key]
+                self._expiring.pop(key, None)
 
     async def log_append(self, log: str, item_id: str, item: dict[str, Any], limit: int) -> None:
         with self._lock:

@@ -1,0 +1,396 @@
+"""Hostile input (issue 18), sent for real: the admin API's key, origin and content type; keys masked in the
+journal; never a 5xx from input; a catch-all 500 that keeps the envelope; caps on every wait; early answers
+that reach clients still sending; bounded per-client tables."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from fastapi.testclient import TestClient
+from helpers import png
+from pydantic import ValidationError
+
+from images_emulator.harness.ratelimit import RateLimiter
+from images_emulator.harness.store.memory import MAX_EXPIRING_KEYS, MemoryBackend
+from images_emulator.server.app import create_app
+from images_emulator.server.settings import Settings
+from images_emulator.testing import ImagesEmulator
+from images_emulator.testing.process import EmulatorProcess
+
+API_KEY = "sk-hostile-api-key-0123456789"
+ADMIN_KEY = "admin-key-hostile-9876543210"
+API = {"Authorization": f"Bearer {API_KEY}"}
+ADMIN = {"X-Emulator-Admin-Key": ADMIN_KEY}
+GENERATIONS = "/v1/images/generations"
+SMALL = {"model": "dall-e-2", "prompt": "a cat", "size": "256x256", "response_format": "b64_json"}
+
+
+@pytest.fixture(scope="module")
+def locked() -> Iterator[EmulatorProcess]:
+    """A server with an API key and a separate admin key."""
+    args = ("--api-key", API_KEY, "--admin-key", ADMIN_KEY)
+    with EmulatorProcess(env={"EMULATOR_URL_SECRET": "test-secret"}, args=args) as process:
+        yield process
+
+
+@pytest.fixture
+def client(locked: EmulatorProcess) -> Iterator[httpx2.Client]:
+    with httpx2.Client(base_url=locked.base_url, timeout=30) as http:
+        yield http
+
+
+def envelope(response: httpx2.Response, status: int) -> dict[str, Any]:
+    """The error of an OpenAI envelope with the usual headers."""
+    assert response.status_code == status, response.text
+    assert response.headers["x-request-id"].startswith("req_")
+    assert "openai-version" in response.headers
+    error: dict[str, Any] = response.json()["error"]
+    assert set(error) >= {"message", "type", "param", "code"}
+    return error
+
+
+def journal(http: httpx2.Client) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = http.get("/__emulator/requests", headers=ADMIN).json()["data"]
+    return entries
+
+
+# --- the admin API --------------------------------------------------------------------------------------
+
+ADMIN_CALLS = [
+    ("GET", "/__emulator/requests", None),
+    ("DELETE", "/__emulator/requests", None),
+    ("GET", "/__emulator/faults", None),
+    ("POST", "/__emulator/faults", {"fault": "timeout", "hold_seconds": 600}),
+    ("DELETE", "/__emulator/faults", None),
+    ("DELETE", "/__emulator/faults/fault_1", None),
+    ("POST", "/__emulator/reset", None),
+    ("GET", "/__emulator/anything-else", None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ADMIN_CALLS)
+@pytest.mark.parametrize(
+    "credentials",
+    [{}, {"X-Emulator-Admin-Key": "wrong"}, API, {"Authorization": "Basic " + base64.b64encode(b"u:wrong").decode()}],
+    ids=["none", "wrong-header", "api-key", "wrong-basic"],
+)
+def test_every_admin_route_needs_the_admin_key(
+    client: httpx2.Client, method: str, path: str, body: Any, credentials: dict[str, str]
+) -> None:
+    response = client.request(method, path, json=body, headers=credentials)
+    error = envelope(response, 401)
+    assert error["code"] == "invalid_admin_key"
+    assert response.headers["www-authenticate"] == 'Basic realm="images-emulator"'
+    assert client.get("/__emulator/faults", headers=ADMIN).json()["data"] == []  # nothing was scheduled
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        ADMIN,
+        {"Authorization": f"Bearer {ADMIN_KEY}"},
+        {"Authorization": "Basic " + base64.b64encode(f"any:{ADMIN_KEY}".encode()).decode()},
+    ],
+    ids=["header", "bearer", "basic"],
+)
+def test_the_admin_key_opens_the_admin_api_as_header_bearer_or_basic_password(
+    client: httpx2.Client, credentials: dict[str, str]
+) -> None:
+    assert client.get("/__emulator/requests", headers=credentials).status_code == 200
+
+
+def test_health_stays_open_and_session_api_paths_take_the_api_key(client: httpx2.Client) -> None:
+    assert client.get("/health").status_code == 200
+    path = "/__emulator/sessions/s-1/v1/images/generations"
+    assert envelope(client.post(path, json=SMALL), 401)["code"] != "invalid_admin_key"
+    assert client.post(path, json=SMALL, headers=API).status_code == 200
+
+
+def test_the_admin_key_defaults_to_the_api_key() -> None:
+    with TestClient(create_app(Settings(url_secret="s", api_key=API_KEY))) as http:
+        assert http.get("/__emulator/requests").status_code == 401
+        assert http.get("/__emulator/requests", headers=API).status_code == 200
+    with TestClient(create_app(Settings(url_secret="s"))) as http:
+        assert http.get("/__emulator/requests").status_code == 200  # no key configured: open, as before
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=b", None]
+)
+def test_admin_writes_must_be_json(client: httpx2.Client, content_type: str | None) -> None:
+    """A foreign page can POST text/plain or a form without a preflight, never application/json."""
+    headers = {**ADMIN, **({"Content-Type": content_type} if content_type else {})}
+    body = b'{"fault": "timeout", "hold_seconds": 600}'
+    response = client.post("/__emulator/faults", content=body, headers=headers)
+    assert envelope(response, 400)["code"] == "invalid_content_type"
+    assert client.get("/__emulator/faults", headers=ADMIN).json()["data"] == []
+
+
+def test_a_foreign_page_can_neither_read_nor_write_the_admin_api(client: httpx2.Client) -> None:
+    evil = {"Origin": "https://evil.example", **ADMIN}
+    read = client.get("/__emulator/requests", headers=evil)
+    assert envelope(read, 403)["code"] == "origin_not_allowed"
+    assert "access-control-allow-origin" not in read.headers
+    write = client.post("/__emulator/faults", json={"fault": "timeout"}, headers=evil)
+    assert write.status_code == 403
+    preflight = client.options(
+        "/__emulator/faults",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert preflight.status_code == 400 and "access-control-allow-origin" not in preflight.headers
+    local = client.get("/__emulator/requests", headers={**ADMIN, "Origin": "http://localhost:3000"})
+    assert local.headers["access-control-allow-origin"] == "http://localhost:3000"
+    api = client.post(GENERATIONS, json=SMALL, headers={**API, "Origin": "https://evil.example"})
+    assert api.status_code == 200 and api.headers["access-control-allow-origin"] == "https://evil.example"
+
+
+def test_a_session_cannot_delete_another_sessions_fault(client: httpx2.Client) -> None:
+    rule = client.post("/__emulator/faults?session=a", json={"fault": "server_error"}, headers=ADMIN).json()
+    try:
+        other = client.delete(f"/__emulator/faults/{rule['id']}?session=other", headers=ADMIN)
+        assert envelope(other, 404)["code"] == "fault_not_found"
+        assert [r["id"] for r in client.get("/__emulator/faults?session=a", headers=ADMIN).json()["data"]] == [
+            rule["id"]
+        ]
+    finally:
+        client.delete("/__emulator/faults", headers=ADMIN)
+
+
+def test_images_emulator_sends_the_admin_key(locked: EmulatorProcess) -> None:
+    emulator = ImagesEmulator(url=locked.base_url, api_key=API_KEY, admin_key=ADMIN_KEY).session()
+    emulator.fault("server_error", prompt_contains="never-sent")
+    assert [rule["fault"] for rule in emulator.faults()] == ["server_error"]
+    emulator.client(max_retries=0).images.generate(**SMALL)
+    assert [entry["status"] for entry in emulator.requests()] == [200]
+    emulator.reset()
+
+
+# --- keys masked in the journal -------------------------------------------------------------------------
+
+SECRETS = {
+    "raw": ("authorization", "sk-raw-secret-ABCDEFGH1234"),
+    "tab": ("authorization", "Bearer\tsk-tab-secret-ABCDEFGH1234"),
+    "spaces": ("authorization", "Bearer   sk-spaces-secret-ABCDEF1234"),
+    "azure": ("api-key", "azure-secret-ABCDEFGH1234"),
+    "x-api-key": ("x-api-key", "xapi-secret-ABCDEFGH1234"),
+    "proxy": ("proxy-authorization", "Basic " + base64.b64encode(b"user:proxy-secret-pw").decode()),
+    "cookie": ("cookie", "session=cookie-secret-ABCDEF; theme=dark"),
+    "short": ("authorization", "Bearer sk-short9"),
+    "admin": ("x-emulator-admin-key", "admin-secret-ABCDEFGH1234"),
+}
+
+
+def test_credentials_are_masked_wherever_they_appear_in_the_journal() -> None:
+    with TestClient(create_app(Settings(url_secret="s"))) as http:
+        for name, (header, value) in SECRETS.items():
+            body = {**SMALL, "prompt": name, "api_key": f"sk-body-secret-{name}-1234", "password": "hunter2hunter2"}
+            http.post(GENERATIONS, json=body, headers={header: value})
+        form = {"prompt": "form", "model": "dall-e-2", "client_secret": "form-secret-ABCDEFGH1234"}
+        http.post("/v1/images/variations", data=form, files={"image": ("a.png", png((64, 64)), "image/png")},
+                  headers=API)  # fmt: skip
+        http.post(
+            GENERATIONS, content=b"api_key=text-secret-ABCDEFGH1234&x=1", headers={**API, "Content-Type": "text/plain"}
+        )
+        entries = http.get("/__emulator/requests").json()["data"]
+    text = json.dumps(entries)
+    secrets = ["raw-secret", "tab-secret", "spaces-secret", "azure-secret", "xapi-secret", SECRETS["proxy"][1][6:]]
+    secrets += [
+        "admin-secret",
+        "cookie-secret",
+        "dark",
+        "hunter2",
+        "sk-body-secret",
+        "form-secret",
+        "text-secret",
+        "short9",
+    ]
+    for secret in secrets:
+        assert secret not in text, secret
+    shown = {
+        name: entry["headers"][header]
+        for (name, (header, _)), entry in zip(SECRETS.items(), entries[: len(SECRETS)], strict=True)
+    }
+    assert shown["tab"] == "Bearer sk-****1234"  # any spacing: the scheme kept, the key masked
+    assert shown["spaces"] == "Bearer sk-****1234"
+    assert shown["short"] == "Bearer ****"
+    assert shown["raw"] == "sk-****1234"
+    assert shown["cookie"] == "session=****; theme=****"
+    assert shown["proxy"] == "Basic ****"
+    read = [entry["body"] for entry in entries if isinstance(entry["body"], dict) and "password" in entry["body"]]
+    assert len(read) >= 2 and all(body["password"] == "****ter2" for body in read)  # short: at most 4 shown
+    assert all(body["api_key"].startswith("sk-****") for body in read)
+    [variation] = [entry for entry in entries if entry["path"] == "/v1/images/variations"]
+    assert variation["body"]["client_secret"] == "for****1234"
+
+
+# --- never a 5xx from input -----------------------------------------------------------------------------
+
+
+def multipart_body(boundary: str, fields: dict[str, str], image: bytes | None = None) -> bytes:
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode() for k, v in fields.items()
+    ]
+    if image is not None:
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n'
+            "Content-Type: image/png\r\n\r\n".encode()
+            + image
+            + b"\r\n"
+        )
+    return b"".join(parts) + f"--{boundary}--\r\n".encode()
+
+
+def test_hostile_urls_boundaries_and_integers_get_a_4xx_envelope_and_finished_entries(
+    client: httpx2.Client,
+) -> None:
+    client.delete("/__emulator/requests", headers=ADMIN)
+    assert envelope(client.get("/images/abc.%C3%A9.png"), 403)["code"] == "invalid_signature"
+    boundary = "b" * 300
+    for path in ("/v1/images/edits", "/v1/images/variations", GENERATIONS, "/v1/nope"):
+        body = multipart_body(boundary, {"prompt": "x"}, png((64, 64)))
+        response = client.post(
+            path, content=body, headers={**API, "Content-Type": f"multipart/form-data; boundary={boundary}"}
+        )
+        assert 400 <= response.status_code < 500 and envelope(response, response.status_code)
+    image = png((64, 64))
+    for value in ("+-1", "--1", "-+1", "1" * 4400, "１", "1_0", "0x1", " "):
+        for name in ("n", "partial_images", "output_compression"):
+            for path, fields in (
+                ("/v1/images/edits", {"prompt": "x", "model": "gpt-image-1"}),
+                ("/v1/images/variations", {"model": "dall-e-2"}),
+            ):
+                body = multipart_body("bnd", {**fields, name: value}, image)
+                response = client.post(
+                    path, content=body, headers={**API, "Content-Type": "multipart/form-data; boundary=bnd"}
+                )
+                assert envelope(response, 400), (path, name, value)
+    entries = journal(client)
+    assert len(entries) > 40
+    assert all(entry["status"] is not None and 400 <= entry["status"] < 500 for entry in entries)
+    assert all(entry["duration_ms"] is not None for entry in entries)
+
+
+def test_an_unexpected_error_is_a_500_envelope_with_its_request_id_logged_once(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A real bug, provoked for real: the SQLite store loses its tables under a running server."""
+    database = tmp_path / "state.db"
+    args = ("--store", f"sqlite:///{database}")
+    with (
+        EmulatorProcess(env={"EMULATOR_URL_SECRET": "s"}, args=args) as server,
+        httpx2.Client(base_url=server.base_url, timeout=30, headers={"Authorization": "Bearer k"}) as http,
+    ):
+        with sqlite3.connect(database) as db:
+            db.execute("DROP TABLE kv")  # the image endpoint's fault lookup now raises
+        response = http.post(GENERATIONS, json=SMALL)
+        error = envelope(response, 500)
+        assert error["type"] == "server_error"
+        assert response.headers["x-request-id"] in error["message"]
+        assert response.headers["x-emulator-worker"]
+        [entry] = http.get("/__emulator/requests").json()["data"]
+        assert (entry["status"], entry["duration_ms"] is not None) == (500, True)
+        with sqlite3.connect(database) as db:
+            db.execute("DROP TABLE log")  # a FastAPI route (the journal) now raises
+        listing = http.get("/__emulator/requests")
+        assert envelope(listing, 500)["type"] == "server_error"
+        assert http.get("/health").status_code == 200  # the server goes on
+    logged = capfd.readouterr().err
+    assert logged.count("Traceback") == 2, logged
+    assert "no such table: kv" in logged and "no such table: log" in logged
+
+
+# --- caps on every wait ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["1e300", "600001", "inf", "nan", "-1"])
+def test_a_latency_header_past_ten_minutes_is_a_400(client: httpx2.Client, value: str) -> None:
+    response = client.post(GENERATIONS, json=SMALL, headers={**API, "X-Emulator-Latency-Ms": value})
+    assert envelope(response, 400)["code"] == "invalid_emulator_header"
+
+
+def test_holds_past_ten_minutes_are_refused_by_rules_headers_and_settings(client: httpx2.Client) -> None:
+    rule = client.post("/__emulator/faults", json={"fault": "timeout", "hold_seconds": 86_400}, headers=ADMIN)
+    assert envelope(rule, 400)["param"] == "hold_seconds"
+    header = client.post(GENERATIONS, json=SMALL, headers={**API, "X-Emulator-Fault": "timeout; hold_seconds=601"})
+    assert envelope(header, 400)["param"] == "hold_seconds"
+    with pytest.raises(ValidationError):
+        Settings(fault_hold_seconds=601)
+    with pytest.raises(ValidationError):
+        Settings(latency="600001")
+    assert client.get("/__emulator/faults", headers=ADMIN).json()["data"] == []
+
+
+# --- early answers reach clients that send the whole body first -----------------------------------------
+
+
+@pytest.mark.parametrize("megabytes", [8, 20])
+def test_a_client_that_sends_its_whole_body_first_gets_the_401(locked: EmulatorProcess, megabytes: int) -> None:
+    request = urllib.request.Request(
+        locked.base_url + GENERATIONS, data=b" " * (megabytes << 20), headers={"Content-Type": "application/json"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=60)
+    assert refused.value.code == 401
+    assert json.loads(refused.value.read())["error"]["code"] is None  # no key: OpenAI's missing-key 401
+
+
+def test_a_body_over_the_limit_sent_whole_first_gets_the_413() -> None:
+    with EmulatorProcess(env={"EMULATOR_URL_SECRET": "s"}, args=("--max-body-bytes", str(4 << 20))) as server:
+        request = urllib.request.Request(
+            server.base_url + GENERATIONS,
+            data=b" " * (6 << 20),
+            headers={"Content-Type": "application/json", "Authorization": "Bearer k"},
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=60)
+        assert refused.value.code == 413
+        assert refused.value.headers["connection"] == "close"
+
+
+# --- bounded per-client tables --------------------------------------------------------------------------
+
+
+def test_keys_refused_with_a_401_get_no_rate_limit_window() -> None:
+    settings = Settings(url_secret="s", api_key=API_KEY, rate_limit_rpm=1000)
+    with TestClient(create_app(settings)) as http:
+        store = http.app.state.runtime.harness.store  # type: ignore[attr-defined]
+        for index in range(200):
+            assert (
+                http.post(GENERATIONS, json=SMALL, headers={"Authorization": f"Bearer wrong-{index}"}).status_code
+                == 401
+            )
+        assert store.expiring_keys == 0
+        assert http.post(GENERATIONS, json=SMALL, headers=API).status_code == 200
+        assert store.expiring_keys == 1
+
+
+async def test_rate_limit_windows_are_bounded_in_number() -> None:
+    """A client inventing keys (no --api-key: every key passes) cannot grow the store past its bound."""
+    store = MemoryBackend()
+    limiter = RateLimiter(store, rpm=5, ipm=None)
+    for index in range(MAX_EXPIRING_KEYS + 2_000):
+        assert await limiter.admit(f"key-{index}", 1, "dall-e-2") is None
+    assert store.expiring_keys == MAX_EXPIRING_KEYS
+    await limiter.reset()
+    assert store.expiring_keys == 0
+
+
+def test_scheduled_faults_are_capped_with_a_clear_400() -> None:
+    with TestClient(create_app(Settings(url_secret="s")), headers={"Authorization": "Bearer k"}) as http:
+        for _ in range(1000):
+            assert (
+                http.post("/__emulator/faults", json={"fault": "server_error", "match": {"model": "none"}}).status_code
+                == 201
+            )
+        refused = http.post("/__emulator/faults", json={"fault": "server_error"})
+        assert refused.status_code == 400 and "at most 1000" in refused.json()["error"]["message"]
+        assert http.post(GENERATIONS, json=SMALL).status_code == 200  # 1000 rules scanned, none matches
