@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import sqlite3
+import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -394,3 +397,98 @@ def test_scheduled_faults_are_capped_with_a_clear_400() -> None:
         refused = http.post("/__emulator/faults", json={"fault": "server_error"})
         assert refused.status_code == 400 and "at most 1000" in refused.json()["error"]["message"]
         assert http.post(GENERATIONS, json=SMALL).status_code == 200  # 1000 rules scanned, none matches
+
+
+# --- memory and responsiveness under hostile bodies -----------------------------------------------------
+
+
+def rss_mib(server: EmulatorProcess) -> int:
+    assert server.process is not None
+    for line in Path(f"/proc/{server.process.pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) // 1024
+    raise AssertionError("no VmRSS")
+
+
+class HealthWatch:
+    """GET /health every 20 ms on its own connection; the slowest answer."""
+
+    def __init__(self, server: EmulatorProcess) -> None:
+
+        self.server, self.worst, self.stop = server, 0.0, threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+
+        with httpx2.Client(base_url=self.server.base_url, timeout=30) as http:
+            while not self.stop.is_set():
+                started = time.perf_counter()
+                assert http.get("/health").status_code == 200
+                self.worst = max(self.worst, time.perf_counter() - started)
+                self.stop.wait(0.02)
+
+    def __enter__(self) -> HealthWatch:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+def post_raw(server: EmulatorProcess, path: str, body: bytes, content_type: str) -> int:
+    """POST over a plain socket (the body sent whole, then the answer read); the status."""
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {API_KEY}\r\n"
+        f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    with socket.create_connection((server.host, server.port), timeout=120) as sock:
+        sock.sendall(head + body)
+        answer = b""
+        while chunk := sock.recv(1 << 16):
+            answer += chunk
+    return int(answer.split(b" ", 2)[1])
+
+
+@pytest.fixture(scope="module")
+def plain() -> Iterator[EmulatorProcess]:
+    with EmulatorProcess(env={"EMULATOR_URL_SECRET": "test-secret"}, args=("--api-key", API_KEY)) as process:
+        yield process
+
+
+def test_hostile_json_bodies_leave_memory_bounded_and_health_fast(plain: EmulatorProcess) -> None:
+    """The issue's bodies: 16 MB of tiny containers (three times), and large ones just within the parser's
+    container limit. RSS stays under 300 MB, returns to near where it was, and /health answers in 100 ms."""
+    containers = b'{"prompt":"a","x":[' + b",".join([b"{}"] * ((16 << 20) // 3)) + b"]}"
+    within = b'{"prompt":"a","x":[' + b",".join([b"{}"] * 99_000) + b'],"y":"' + b"a" * (15 << 20) + b'"}'
+    escapes = b'{"prompt":"' + b"\\u00e9" * ((16 << 20) // 6) + b'"}'
+    before = rss_mib(plain)
+    peak = before
+    with HealthWatch(plain) as health:
+        for body in (containers, containers, containers, within, escapes):
+            assert post_raw(plain, GENERATIONS, body, "application/json") == 400
+            peak = max(peak, rss_mib(plain))
+    after = rss_mib(plain)
+    assert peak < 300 and after < before + 40, (before, peak, after)
+    assert health.worst < 0.1, f"/health took {health.worst * 1000:.0f} ms"
+
+
+def test_large_uploads_give_their_memory_back(plain: EmulatorProcess) -> None:
+    """Two edits of two 7000x7000 PNGs (a few hundred KB each, 196 MB each decoded): what the
+    process holds afterwards does not grow with them."""
+    image = png((7000, 7000))
+    fields = {"prompt": "x", "model": "gpt-image-1"}
+    held = []
+    for round_ in range(2):
+        parts = [multipart_body("bnd", {**fields, "prompt": f"x{round_}"})[: -len("--bnd--\r\n")]]
+        for index in range(2):
+            parts.append(
+                f'--bnd\r\nContent-Disposition: form-data; name="image[]"; filename="{index}.png"\r\n'
+                "Content-Type: image/png\r\n\r\n".encode()
+                + image
+                + b"\r\n"
+            )
+        body = b"".join(parts) + b"--bnd--\r\n"
+        assert post_raw(plain, "/v1/images/edits", body, "multipart/form-data; boundary=bnd") == 200
+        held.append(rss_mib(plain))
+    assert held[1] < 200 and held[1] <= held[0] + 10, held

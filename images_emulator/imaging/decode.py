@@ -3,12 +3,17 @@
 Each file is read once to digest it (the render seed needs nothing else of its bytes), refused by its
 header when it has too many pixels, decoded fully (truncated data fails here), checked against its
 FileRules, and kept as a working copy downscaled to fit WORKING_BOX and turned upright (EXIF
-orientation), so what a request holds does not grow with the size of what it sent.
+orientation), so what a request holds does not grow with the size of what it sent. A decode larger
+than the working box waits for any other one (the process holds one such image at a time) and is
+downscaled strip by strip (no second full-size copy).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import math
+import threading
 from collections.abc import Sequence
 from typing import BinaryIO, Protocol
 
@@ -34,6 +39,8 @@ ORIENTATIONS = {
 }
 SWAPPING = tuple(ORIENTATIONS[k] for k in (5, 6, 7, 8))  # these exchange width and height
 CHUNK = 1024 * 1024
+STRIP_ROWS = 128  # rows of the working copy made at a time from a larger image
+LARGE_DECODES = threading.Lock()  # one image larger than the working box decoded at a time
 
 
 class Upload(Protocol):
@@ -136,13 +143,46 @@ def _working_copy(img: Image.Image, label: str, rules: FileRules) -> Image.Image
     target = (max(1, round(width * scale)), max(1, round(height * scale)))
     if img.format in ("JPEG", "MPO") and scale < 1:
         img.draft(img.mode, target)  # JPEG decodes at 1/2, 1/4 or 1/8 scale directly: less memory
-    img.load()  # the whole file really decoded: truncated or corrupt data fails here
-    out = _common_mode(img)
-    if rules.transparent_pixels and not _has_transparent_pixel(out):
+    with _decoding(width * height):
+        img.load()  # the whole file really decoded: truncated or corrupt data fails here
+        if img.size == target:
+            out = _common_mode(img)
+            if rules.transparent_pixels and not _has_transparent_pixel(out):
+                raise file_rules.no_transparent_pixel(label, rules)
+            return out.copy() if out is img else out
+        out, transparent = _shrink(img, target)
+    if rules.transparent_pixels and not transparent:
         raise file_rules.no_transparent_pixel(label, rules)
-    if out.size != target:
-        out = out.resize(target, Image.Resampling.BILINEAR, reducing_gap=2.0)
-    return out.copy() if out is img else out
+    return out
+
+
+def _decoding(pixels: int) -> contextlib.AbstractContextManager[object]:
+    """Decoding `pixels`: an image larger than the working box waits for any other such decode, so a
+    process holds at most one large decoded image (50 Mpx RGBA: 200 MB) whatever the concurrency."""
+    return LARGE_DECODES if pixels > WORKING_BOX * WORKING_BOX else contextlib.nullcontext()
+
+
+def _shrink(img: Image.Image, target: tuple[int, int]) -> tuple[Image.Image, bool]:
+    """`img` in its common mode, resized to `target` strip by strip (Pillow's resize of an RGBA image
+    makes a premultiplied copy of all of it first: 200 MB more for 50 Mpx), and whether it has a
+    fully transparent pixel at full resolution."""
+    width, height = img.size
+    rows = height / target[1]
+    out: Image.Image | None = None
+    transparent = False
+    for top in range(0, target[1], STRIP_ROWS):
+        bottom = min(target[1], top + STRIP_ROWS)
+        first, last = top * rows, bottom * rows
+        crop_top, crop_bottom = max(0, int(first) - 2), min(height, math.ceil(last) + 2)  # 2 rows of context
+        strip = _common_mode(img.crop((0, crop_top, width, crop_bottom)))
+        transparent = transparent or _has_transparent_pixel(strip)
+        box = (0.0, first - crop_top, float(width), last - crop_top)
+        part = strip.resize((target[0], bottom - top), Image.Resampling.BILINEAR, box=box)
+        if out is None:
+            out = Image.new(part.mode, target)
+        out.paste(part, (0, top))
+    assert out is not None
+    return out, transparent
 
 
 def _has_transparent_pixel(img: Image.Image) -> bool:
