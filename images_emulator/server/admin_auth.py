@@ -12,8 +12,7 @@ import base64
 import binascii
 import contextlib
 import hmac
-
-from starlette.datastructures import Headers
+from collections.abc import Mapping
 
 from images_emulator.contract.errors import ApiError
 
@@ -27,7 +26,7 @@ def is_admin_path(path: str) -> bool:
     return path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
 
 
-def offered_keys(headers: Headers) -> list[str]:
+def offered_keys(headers: Mapping[str, str]) -> list[str]:
     """Every admin key the request offers: the admin header, a bearer token, a Basic password."""
     keys = [headers[ADMIN_KEY_HEADER].strip()] if ADMIN_KEY_HEADER in headers else []
     scheme, _, value = headers.get("authorization", "").strip().partition(" ")
@@ -44,7 +43,7 @@ def _same(offered: str, expected: str) -> bool:
     return hmac.compare_digest(offered.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass"))
 
 
-def check_admin_key(headers: Headers, expected: str | None) -> ApiError | None:
+def check_admin_key(headers: Mapping[str, str], expected: str | None) -> ApiError | None:
     """A 401 (with a Basic challenge) unless the request offers `expected`; None when no key is set."""
     if expected is None:
         return None
@@ -62,7 +61,7 @@ def check_admin_key(headers: Headers, expected: str | None) -> ApiError | None:
     )
 
 
-def check_admin_write(method: str, headers: Headers) -> ApiError | None:
+def check_admin_write(method: str, headers: Mapping[str, str]) -> ApiError | None:
     """A 400 for an admin write whose body is not JSON: a foreign page can send a `text/plain` POST
     without a preflight, never an `application/json` one."""
     if method not in ("POST", "PUT", "PATCH", "DELETE"):
