@@ -49,7 +49,7 @@ MAX_EXAMPLES = int(os.environ.get("EMULATOR_FUZZ_EXAMPLES", "25"))
 ENVELOPE_KEYS = {"message", "type", "param", "code"}
 
 APP = create_app(Settings(url_secret="fuzz-secret", api_key=FUZZ_KEY, journal_size=50))
-CLIENT = TestClient(APP)  # for the harness's admin calls between examples
+CLIENT = TestClient(APP, headers={"Authorization": f"Bearer {FUZZ_KEY}"})  # the harness's admin calls (its key)
 
 CONFIG = SchemathesisConfig.from_dict(
     {

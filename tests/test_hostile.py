@@ -492,3 +492,47 @@ def test_large_uploads_give_their_memory_back(plain: EmulatorProcess) -> None:
         assert post_raw(plain, "/v1/images/edits", body, "multipart/form-data; boundary=bnd") == 200
         held.append(rss_mib(plain))
     assert held[1] < 200 and held[1] <= held[0] + 10, held
+
+
+def test_size_auto_follows_the_exif_orientation_of_the_first_image() -> None:
+    """A landscape JPEG whose EXIF says it is shown rotated (a phone photo) is a portrait for `size: auto`."""
+    from helpers import encode, picture
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored 1536x1024, shown rotated by 90°: 1024x1536
+    photo = encode(picture((1536, 1024), "RGB"), "JPEG", exif=exif)
+    with TestClient(create_app(Settings(url_secret="s")), headers={"Authorization": "Bearer k"}) as http:
+        response = http.post(
+            "/v1/images/edits",
+            data={"model": "gpt-image-1", "prompt": "x", "size": "auto", "quality": "low"},
+            files={"image": ("photo.jpg", photo, "image/jpeg")},
+        )
+    assert response.status_code == 200, response.text
+    assert response.json()["size"] == "1024x1536"
+
+
+def test_images_emulator_takes_the_admin_key_from_its_server_args() -> None:
+    """`--api-key` in the args (what the pytest plugin's ini passes): the admin key it defaults to is sent."""
+    with ImagesEmulator(args=("--api-key", API_KEY)) as emulator:
+        view = emulator.session()
+        view.fault("server_error", prompt_contains="never-sent")
+        assert len(view.faults()) == 1
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(emulator.server_url + "/__emulator/faults")
+        assert refused.value.code == 401
+
+
+async def test_expired_values_do_not_pile_up_in_the_sqlite_store(tmp_path: Path) -> None:
+    """Windows of keys never seen again (the SQLite store the workers share) are deleted as writes go on."""
+    from images_emulator.harness.store.sqlite import SWEEP_EVERY, SqliteBackend
+
+    store = SqliteBackend(tmp_path / "state.db")
+    try:
+        for index in range(SWEEP_EVERY * 2):
+            await store.update(f"rate:{index}", lambda _: ({"n": 1}, None), ttl=0.000_001)
+    finally:
+        await store.close()
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        (rows,) = db.execute("SELECT COUNT(*) FROM kv").fetchone()
+    assert rows < SWEEP_EVERY

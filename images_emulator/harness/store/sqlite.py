@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import itertools
 import json
 import queue
 import sqlite3
@@ -150,6 +151,9 @@ def _settle(writes: list[Write]) -> None:
             future.set_result(value)
 
 
+SWEEP_EVERY = 256  # writes of values with a lifetime between two deletions of the expired ones
+
+
 class SqliteBackend:
     kind = "sqlite"
 
@@ -158,6 +162,7 @@ class SqliteBackend:
         self._blob_limit = blob_bytes
         self._db = connect(path)
         self._lock = threading.Lock()  # the reading connection, shared by the loop and threads
+        self._expiring_writes = itertools.count(1)
         with self._lock:
             self._db.executescript(SCHEMA)
         self._writer = Writer(path)
@@ -185,6 +190,8 @@ class SqliteBackend:
                 db.execute(
                     "INSERT OR REPLACE INTO kv (key, value, expires) VALUES (?, ?, ?)", (key, json.dumps(new), expires)
                 )
+                if ttl is not None and next(self._expiring_writes) % SWEEP_EVERY == 0:
+                    db.execute("DELETE FROM kv WHERE expires <= ?", (now,))  # windows of keys not seen again
             return result
 
         return await self._writer.call(apply)
