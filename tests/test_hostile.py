@@ -282,12 +282,10 @@ def test_hostile_urls_boundaries_and_integers_get_a_4xx_envelope_and_finished_en
     assert all(entry["duration_ms"] is not None for entry in entries)
 
 
-def test_an_unexpected_error_is_a_500_envelope_with_its_request_id_logged_once(
-    tmp_path: Path, capfd: pytest.CaptureFixture[str]
-) -> None:
+def test_an_unexpected_error_is_a_500_envelope_with_its_request_id_logged_once(tmp_path: Path) -> None:
     """A real bug, provoked for real: the SQLite store loses its tables under a running server."""
     database = tmp_path / "state.db"
-    args = ("--store", f"sqlite:///{database}")
+    args = ("--store", f"sqlite:///{database}", "--workers", "1")
     with (
         EmulatorProcess(env={"EMULATOR_URL_SECRET": "s"}, args=args) as server,
         httpx2.Client(base_url=server.base_url, timeout=30, headers={"Authorization": "Bearer k"}) as http,
@@ -306,7 +304,7 @@ def test_an_unexpected_error_is_a_500_envelope_with_its_request_id_logged_once(
         listing = http.get("/__emulator/requests")
         assert envelope(listing, 500)["type"] == "server_error"
         assert http.get("/health").status_code == 200  # the server goes on
-    logged = capfd.readouterr().err
+        logged = server.log()
     assert logged.count("Traceback") == 2, logged
     assert "no such table: kv" in logged and "no such table: log" in logged
 
@@ -452,7 +450,9 @@ def post_raw(server: EmulatorProcess, path: str, body: bytes, content_type: str)
 
 @pytest.fixture(scope="module")
 def plain() -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(env={"EMULATOR_URL_SECRET": "test-secret"}, args=("--api-key", API_KEY)) as process:
+    """One worker: the process whose memory is measured is the one that serves."""
+    args = ("--api-key", API_KEY, "--workers", "1")
+    with EmulatorProcess(env={"EMULATOR_URL_SECRET": "test-secret"}, args=args) as process:
         yield process
 
 

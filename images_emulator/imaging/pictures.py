@@ -75,6 +75,8 @@ def final_specs(job: Job) -> tuple[RenderSpec, ...]:
         if known is not None and known[0] is job:
             return known[1]
     specs = tuple(render_spec(job, index) for index in range(job.n))
+    if job.inputs:  # an edit's job holds its decoded uploads (up to 16 x 16 MiB): never kept past its request
+        return specs
     with _specs_lock:
         _SPECS[id(job)] = (job, specs)
         if len(_SPECS) > _SPECS_KEPT:
