@@ -536,3 +536,32 @@ async def test_expired_values_do_not_pile_up_in_the_sqlite_store(tmp_path: Path)
     with sqlite3.connect(tmp_path / "state.db") as db:
         (rows,) = db.execute("SELECT COUNT(*) FROM kv").fetchone()
     assert rows < SWEEP_EVERY
+
+
+def test_sigterm_ends_a_held_request_with_a_503_envelope_within_the_graceful_period() -> None:
+    """A `timeout` fault holding for the longest allowed (600 s) does not keep a stopping server alive."""
+    server = EmulatorProcess(env={"EMULATOR_URL_SECRET": "s"}, args=("--workers", "1", "--graceful-seconds", "1"))
+    server.start()
+    answers: list[httpx2.Response] = []
+
+    def held() -> None:
+        headers = {**API, "X-Emulator-Fault": "timeout; hold_seconds=600"}
+        answers.append(httpx2.post(server.base_url + GENERATIONS, json=SMALL, headers=headers, timeout=60))
+
+    thread = threading.Thread(target=held)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while "timeout" not in json.dumps(httpx2.get(server.base_url + "/__emulator/requests").json()):
+            assert time.monotonic() < deadline, "the held request never arrived"
+            time.sleep(0.05)
+        assert server.process is not None
+        stopping = time.monotonic()
+        server.process.terminate()
+        assert server.process.wait(timeout=10) == 0
+        assert time.monotonic() - stopping < 5
+        thread.join(timeout=10)
+    finally:
+        server.stop()
+    [answer] = answers
+    assert envelope(answer, 503)["code"] == "server_shutting_down"

@@ -52,6 +52,13 @@ WORKER_HEADER = "x-emulator-worker"  # the pid of the process that answered (tel
 # The paths the journal leaves out: the admin surface and the server's own pages.
 UNJOURNALED = frozenset({"/__emulator", "/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
 ALLOWED_METHODS = ("GET", "POST", "DELETE", "HEAD", "OPTIONS")
+SHUTTING_DOWN = ApiError(
+    503,
+    "The server is shutting down: this request was ended before it finished (a `timeout` fault's hold or "
+    "simulated latency outlasted --graceful-seconds). Retry it.",
+    type="server_error",
+    code="server_shutting_down",
+)
 
 Endpoint = Callable[[Request, Runtime], Awaitable[Response]]
 
@@ -147,6 +154,11 @@ class Exchange:
             log.exception("unexpected error", exc_info=exc)
             if not self.response_started:
                 await self.answer(server_error(self.context.request_id))
+        except asyncio.CancelledError:  # the server's graceful shutdown ran out while this one was held
+            if not self.response_started:  # an answer in the envelope, not uvicorn's bare text 500
+                await self.answer(SHUTTING_DOWN)
+            else:
+                raise
         finally:
             try:
                 await self.finish()
