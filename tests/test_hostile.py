@@ -565,3 +565,23 @@ def test_sigterm_ends_a_held_request_with_a_503_envelope_within_the_graceful_per
         server.stop()
     [answer] = answers
     assert envelope(answer, 503)["code"] == "server_shutting_down"
+
+
+@pytest.mark.parametrize(
+    ("ttl", "words"), [(1, "1 second"), (90, "90 seconds"), (60, "1 minute"), (3600, "60 minutes")]
+)
+def test_an_expired_url_says_how_long_urls_live_even_below_a_minute(ttl: int, words: str) -> None:
+    from dataclasses import dataclass
+
+    from images_emulator.api.urls import UrlSigner
+    from images_emulator.contract.errors import ApiError
+
+    @dataclass
+    class Spec:
+        prompt: str
+
+    signer = UrlSigner("secret", ttl)
+    token = signer.token(Spec("x"), now=0)
+    with pytest.raises(ApiError) as expired:
+        signer.verify(token, now=ttl + 1)
+    assert f"valid for {words} after" in expired.value.message
