@@ -585,3 +585,21 @@ def test_an_expired_url_says_how_long_urls_live_even_below_a_minute(ttl: int, wo
     with pytest.raises(ApiError) as expired:
         signer.verify(token, now=ttl + 1)
     assert f"valid for {words} after" in expired.value.message
+
+
+@pytest.mark.parametrize(
+    "line", [b"GET /v1/\xc3\xa9 HTTP/1.1", b"GET \xe9/__emulator/faults HTTP/1.1", b"NOT HTTP AT ALL"]
+)
+def test_a_request_the_parser_refuses_gets_a_400_envelope_with_the_usual_headers(
+    locked: EmulatorProcess, line: bytes
+) -> None:
+    with socket.create_connection((locked.host, locked.port), timeout=30) as sock:
+        sock.sendall(line + b"\r\nHost: 127.0.0.1\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(1 << 16):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ")
+    headers = dict(line.split(b": ", 1) for line in head.split(b"\r\n")[1:])
+    assert headers[b"x-request-id"].startswith(b"req_") and b"openai-version" in headers
+    assert set(json.loads(body)["error"]) == {"message", "type", "param", "code"}

@@ -43,12 +43,10 @@ from images_emulator.harness.redact import mask_text
 from images_emulator.harness.sessions import API_PREFIX, AZURE_PREFIX, SESSION_HEADER, split_session_path
 from images_emulator.harness.store import StoreUnavailable
 from images_emulator.server import admin_auth, cors
-from images_emulator.server.connections import connection_of
+from images_emulator.server.connections import OPENAI_VERSION, WORKER_HEADER, connection_of
 
 log = logging.getLogger("images_emulator")
 
-OPENAI_VERSION = b"2020-10-01"
-WORKER_HEADER = "x-emulator-worker"  # the pid of the process that answered (tells workers and replicas apart)
 # The paths the journal leaves out: the admin surface and the server's own pages.
 UNJOURNALED = frozenset({"/__emulator", "/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
 ALLOWED_METHODS = ("GET", "POST", "DELETE", "HEAD", "OPTIONS")

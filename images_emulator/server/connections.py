@@ -19,6 +19,7 @@ import asyncio
 import functools
 import http
 import json
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,12 +27,15 @@ from uvicorn.config import HTTP_PROTOCOLS
 from uvicorn.importer import import_from_string
 
 from images_emulator.contract.errors import ApiError
+from images_emulator.harness.context import new_request_id
 
 INNER_PROTOCOL = "httptools"  # the fast parser (C), as `--http httptools` names it
 HEADER_TIMEOUT_MESSAGE = "Request timeout: the request headers were not received within {seconds:g} seconds."
 HEAD_LIMIT = 16 * 1024
 HEAD_TOO_LARGE_MESSAGE = f"Bad request: the request headers are larger than {HEAD_LIMIT // 1024} KiB."
 HEAD_END = b"\r\n\r\n"
+OPENAI_VERSION = b"2020-10-01"
+WORKER_HEADER = "x-emulator-worker"  # the pid of the process that answered (tells workers and replicas apart)
 
 # This process's open connections by client address (host, port): how the app finds a request's one.
 _open: dict[tuple[str, int], GuardedProtocol] = {}
@@ -46,12 +50,16 @@ def header_timeout() -> float:
 
 
 def raw_error_response(error: ApiError) -> bytes:
-    """A whole HTTP/1.1 response carrying `error`, that closes the connection (written without a parser)."""
+    """A whole HTTP/1.1 response carrying `error`, that closes the connection (written without a parser),
+    with the headers every answer carries (server/asgi.py)."""
     body = json.dumps(error.body()).encode()
     head = (
         f"HTTP/1.1 {error.status} {http.HTTPStatus(error.status).phrase}\r\n"
         "content-type: application/json\r\n"
         f"content-length: {len(body)}\r\n"
+        f"x-request-id: {new_request_id()}\r\n"
+        f"openai-version: {OPENAI_VERSION.decode()}\r\n"
+        f"{WORKER_HEADER}: {os.getpid()}\r\n"
         "connection: close\r\n\r\n"
     )
     return head.encode("ascii") + body
