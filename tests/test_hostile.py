@@ -457,15 +457,18 @@ def plain() -> Iterator[EmulatorProcess]:
 
 
 def test_hostile_json_bodies_leave_memory_bounded_and_health_fast(plain: EmulatorProcess) -> None:
-    """The issue's bodies: 16 MB of tiny containers (three times), and large ones just within the parser's
-    container limit. RSS stays under 300 MB, returns to near where it was, and /health answers in 100 ms."""
+    """The issue's bodies: 16 MB of tiny containers (three times), large ones just within the parser's
+    container limit, and 16 MB of keys or of numbers (refused before parsing, like the containers). RSS
+    stays under 300 MB, returns to near where it was, and /health answers in 100 ms."""
     containers = b'{"prompt":"a","x":[' + b",".join([b"{}"] * ((16 << 20) // 3)) + b"]}"
     within = b'{"prompt":"a","x":[' + b",".join([b"{}"] * 99_000) + b'],"y":"' + b"a" * (15 << 20) + b'"}'
     escapes = b'{"prompt":"' + b"\\u00e9" * ((16 << 20) // 6) + b'"}'
+    keys = b'{"prompt":"a",' + b",".join(b'"k%07d":0' % i for i in range((16 << 20) // 12)) + b"}"
+    numbers = b'{"prompt":"a","x":[' + b",".join([b"0"] * ((16 << 20) // 2)) + b"]}"
     before = rss_mib(plain)
     peak = before
     with HealthWatch(plain) as health:
-        for body in (containers, containers, containers, within, escapes):
+        for body in (containers, containers, containers, within, escapes, keys, numbers):
             assert post_raw(plain, GENERATIONS, body, "application/json") == 400
             peak = max(peak, rss_mib(plain))
     after = rss_mib(plain)
@@ -603,3 +606,10 @@ def test_a_request_the_parser_refuses_gets_a_400_envelope_with_the_usual_headers
     headers = dict(line.split(b": ", 1) for line in head.split(b"\r\n")[1:])
     assert headers[b"x-request-id"].startswith(b"req_") and b"openai-version" in headers
     assert set(json.loads(body)["error"]) == {"message", "type", "param", "code"}
+
+
+def test_a_prompt_of_32000_commas_is_still_parsed() -> None:
+    """The bound on JSON values before parsing leaves room for the longest prompt made of separators."""
+    body = {"model": "gpt-image-1", "prompt": ",:" * 16_000, "quality": "low", "size": "1024x1024"}
+    with TestClient(create_app(Settings(url_secret="s")), headers={"Authorization": "Bearer k"}) as http:
+        assert http.post(GENERATIONS, json=body).status_code == 200

@@ -18,6 +18,10 @@ T = TypeVar("T")
 # A legitimate body has a handful of objects; more (up to a 32000-character prompt of braces) stays far
 # below this, and a body of millions of tiny containers is refused before it is parsed.
 MAX_JSON_CONTAINERS = 100_000
+# The same for values: every one but the first follows a `,` or a `:`. A legitimate body has a few dozen
+# (a 32,000-character prompt of commas is the most), while 16 MB of `"k":0,` builds a dict of 1.4 million
+# keys, holding the GIL (and /health) for seconds.
+MAX_JSON_SEPARATORS = 64_000
 INLINE_PARSE_BYTES = 256 * 1024  # larger JSON bodies are parsed in the threadpool
 
 
@@ -126,6 +130,13 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
             400,
             f"Invalid body: more than {MAX_JSON_CONTAINERS:,} JSON objects and arrays. The Images API takes "
             "a flat object of parameters.",
+            code="invalid_value",
+        )
+    if raw.count(b",") + raw.count(b":") > MAX_JSON_SEPARATORS:
+        raise ApiError(
+            400,
+            f"Invalid body: more than {MAX_JSON_SEPARATORS:,} JSON values. The Images API takes a flat object "
+            "of parameters.",
             code="invalid_value",
         )
     try:
