@@ -31,7 +31,15 @@ def _iso_second(second: int) -> str:
 
 
 def public_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
-    """Request headers by lower-case name, with every credential masked (harness/redact.py)."""
+    """Request headers by lower-case name, with every credential masked (harness/redact.py).
+
+    A client repeating its headers gets the same dict back: journal entries share it, and never change it.
+    """
+    return _public_headers(tuple(raw))
+
+
+@functools.lru_cache(maxsize=256)
+def _public_headers(raw: tuple[tuple[bytes, bytes], ...]) -> dict[str, str]:
     headers: dict[str, str] = {}
     for key, value in raw:
         name = key.decode("latin-1").lower()
