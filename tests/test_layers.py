@@ -4,7 +4,8 @@
     imaging    pictures: render, encode, decode uploads, cache        (imports contract)
     harness    test harness state: faults, journal, fixtures, limits  (imports contract)
     api        the HTTP surface: routes, wire formats, OpenAPI        (imports the three above)
-    server     the process: settings, CLI, app, middleware            (imports api and below)
+    web        the pages: dashboard, offline docs                      (imports api and below)
+    server     the process: settings, CLI, app, middleware            (imports web and below)
     testing    ImagesEmulator and the pytest plugin                   (imports everything)
 
 imaging and harness are siblings: neither imports the other.
@@ -23,8 +24,9 @@ ALLOWED: dict[str, set[str]] = {
     "imaging": {"imaging", "contract"},
     "harness": {"harness", "contract"},
     "api": {"api", "imaging", "harness", "contract"},
-    "server": {"server", "api", "imaging", "harness", "contract"},
-    "testing": {"testing", "server", "api", "imaging", "harness", "contract"},
+    "web": {"web", "api", "imaging", "harness", "contract"},
+    "server": {"server", "web", "api", "imaging", "harness", "contract"},
+    "testing": {"testing", "server", "web", "api", "imaging", "harness", "contract"},
 }
 
 

@@ -13,6 +13,7 @@ from fastapi import Request
 from images_emulator.api.known_bodies import KnownBodies
 from images_emulator.api.urls import UrlSigner
 from images_emulator.contract.catalog import Catalog, api_day, catalog_as_of
+from images_emulator.harness.gallery import Gallery
 from images_emulator.harness.state import Harness
 from images_emulator.imaging.cache import ImageCache
 
@@ -37,6 +38,7 @@ class Runtime:
     harness: Harness
     api_date: date | None = None  # None: `today`
     bodies: KnownBodies = field(default_factory=KnownBodies)  # small JSON bodies seen lately
+    gallery: Gallery = field(default_factory=lambda: Gallery(0))  # what image requests returned, per process
 
     def catalog(self) -> Catalog:
         """The API as of the configured date (the current day's, for `--api-date today`)."""

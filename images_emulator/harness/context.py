@@ -27,6 +27,7 @@ class RequestContext:
     body: Any = None  # the JSON body the endpoint parsed (the journal summarizes it: no second parse)
     body_summary: Any = None  # that summary, when the endpoint already had it (a body seen before)
     azure: AzureCall | None = None  # set on Azure's paths (/openai/...)
+    uploads: tuple[Any, ...] = ()  # the decoded images (PIL) an edit or variation was given, for the dashboard
 
 
 # `req_` + 32 hex digits like OpenAI's: 16 random per process, then a counter (cheaper than uuid4).

@@ -48,6 +48,12 @@ def _public_headers(raw: tuple[tuple[bytes, bytes], ...]) -> dict[str, str]:
     return headers
 
 
+def model_of(body: Any) -> str | None:
+    """The `model` a request body (its journal summary) names, if any."""
+    model = body.get("model") if isinstance(body, dict) else None
+    return model[:200] if isinstance(model, str) else None
+
+
 @dataclass
 class Entry:
     id: str
@@ -62,10 +68,13 @@ class Entry:
     fault: str | None = None
     duration_ms: float | None = None
     started: float = field(default_factory=time.perf_counter, repr=False)
+    model: str | None = None
+    error: dict[str, str | None] | None = None  # `code` and `param` of an error answer
 
     def finish(self, body: Any, fault: str | None) -> None:
         if self.duration_ms is None:
             self.body, self.fault = body, fault
+            self.model = model_of(body)
             self.duration_ms = round((time.perf_counter() - self.started) * 1000, 3)
 
     def to_dict(self) -> dict[str, Any]:
@@ -81,6 +90,8 @@ class Entry:
             "session": self.session,
             "fault": self.fault,
             "headers": self.headers,
+            "model": self.model,
+            "error": self.error,
         }
 
 

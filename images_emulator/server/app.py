@@ -30,6 +30,7 @@ from images_emulator.contract.endpoints import EDITS, GENERATIONS, VARIATIONS
 from images_emulator.contract.errors import ApiError, invalid_url, method_not_allowed, server_error, store_unavailable
 from images_emulator.harness.context import request_context
 from images_emulator.harness.fixtures import load_fixtures
+from images_emulator.harness.gallery import Gallery
 from images_emulator.harness.latency import parse_latency
 from images_emulator.harness.state import Harness, HarnessConfig
 from images_emulator.harness.store import StoreUnavailable, open_store
@@ -37,6 +38,7 @@ from images_emulator.imaging.cache import ImageCache
 from images_emulator.server.asgi import EmulatorEntry, Endpoint
 from images_emulator.server.cors import CorsPolicy
 from images_emulator.server.settings import Settings
+from images_emulator.web import dashboard, docs
 
 log = logging.getLogger("images_emulator")
 
@@ -70,6 +72,7 @@ class EmulatorApp(FastAPI):
                 api_key=self.settings.api_key,
                 cors_policy=CorsPolicy.from_setting(self.settings.cors_origins),
                 admin_key=self.settings.admin_key_in_effect,
+                access_log=self.settings.access_log,
             )
         scope["app"] = self
         await self.entry(scope, receive, send)
@@ -164,6 +167,7 @@ def build_runtime(settings: Settings) -> Runtime:
         signer=UrlSigner(settings.url_secret or secrets.token_hex(32), settings.url_ttl_seconds),
         harness=harness,
         api_date=settings.fixed_api_date,
+        gallery=Gallery(settings.gallery_bytes),
     )
 
 
@@ -179,9 +183,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="images-emulator",
         version=__version__,
         description="Local emulator of the OpenAI Images API.",
+        docs_url=None,  # web/docs.py serves /docs and /redoc with their assets from the package (offline)
+        redoc_url=None,
     )
     app.state.runtime = runtime = build_runtime(settings)
-    routers = (health.router, generations.router, edits.router, variations.router, files.router, admin.router)
+    routers = (health.router, generations.router, edits.router, variations.router, files.router, admin.router,
+               dashboard.router, docs.router)  # fmt: skip
     for router in routers:
         app.include_router(router)
     app.state.flat_routes = [

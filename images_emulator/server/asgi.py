@@ -38,17 +38,19 @@ from images_emulator.contract.azure import check_key
 from images_emulator.contract.errors import ApiError, invalid_api_key, no_api_key, server_error, store_unavailable
 from images_emulator.harness.body_capture import BodyCapture
 from images_emulator.harness.context import RequestContext, new_context
-from images_emulator.harness.journal import Entry, public_headers
+from images_emulator.harness.gallery import Exhibit
+from images_emulator.harness.journal import Entry, model_of, public_headers
 from images_emulator.harness.redact import mask_text
 from images_emulator.harness.sessions import API_PREFIX, AZURE_PREFIX, SESSION_HEADER, split_session_path
 from images_emulator.harness.store import StoreUnavailable
-from images_emulator.server import admin_auth, cors
+from images_emulator.server import admin_auth, cors, logs
 from images_emulator.server.connections import OPENAI_VERSION, WORKER_HEADER, connection_of
 
 log = logging.getLogger("images_emulator")
 
 # The paths the journal leaves out: the admin surface and the server's own pages.
-UNJOURNALED = frozenset({"/__emulator", "/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+UNJOURNALED = frozenset({"/__emulator", "/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/",
+                         "/favicon.ico"})  # fmt: skip
 ALLOWED_METHODS = ("GET", "POST", "DELETE", "HEAD", "OPTIONS")
 SHUTTING_DOWN = ApiError(
     503,
@@ -65,7 +67,7 @@ def journaled(path: str) -> bool:
     """Whether a request to `path` (its session prefix removed) is recorded: every request but those to
     `/__emulator/...`, `/health` and the API docs, including paths that do not exist (a misrouted client
     is what the journal shows best)."""
-    return path not in UNJOURNALED and not path.startswith("/__emulator/")
+    return path not in UNJOURNALED and not path.startswith(("/__emulator/", "/docs/"))
 
 
 def bearer_key(authorization: str) -> str:
@@ -101,6 +103,7 @@ class EmulatorEntry:
         api_key: str | None,
         cors_policy: cors.CorsPolicy,
         admin_key: str | None = None,
+        access_log: bool = True,
     ) -> None:
         self.app = app
         self.runtime = runtime
@@ -109,6 +112,7 @@ class EmulatorEntry:
         self.admin_key = admin_key
         self.cors = cors_policy
         self.worker = str(os.getpid()).encode()
+        self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -144,6 +148,12 @@ class Exchange:
         self.response_started = False
         self.entry_record: Entry | None = None
         self.capture: BodyCapture | None = None
+        self.status: int | None = None
+        self.content_type = b""
+        self.error_body = b""  # the start of an error answer: its code and param, for the journal and the log
+        self.image_endpoint = False
+        self.answer_chunks: list[bytes] | None = None  # an image answer, by reference, for the gallery
+        self.finished = False
 
     async def run(self) -> None:
         try:
@@ -214,6 +224,7 @@ class Exchange:
                 if error is not None:
                     await self.answer(error)
                     return
+        self.image_endpoint = endpoint is not None
         if endpoint is None:
             await self.entry.app(self.scope, self.receive, self.send)
             return
@@ -257,12 +268,22 @@ class Exchange:
             if not self.body_done and self.body_longer_than_drain():
                 extra.append((b"connection", b"close"))  # the rest of the body is not read: nothing follows it
             message = {**message, "headers": [*own, *extra]}
+            self.status = message["status"]
             if self.entry_record is not None:
                 self.entry_record.status = message["status"]
-        elif message["type"] == "http.response.body" and not message.get("more_body", False):
-            if not self.body_done:
-                await self.drain()  # before the last byte: a client still sending would get a reset
-            await self.finish()  # before the last byte: a client that has its answer finds the entry
+                if self.status == 200 and self.image_endpoint and self.entry.runtime.gallery.enabled:
+                    self.answer_chunks = []
+                    self.content_type = next((v for name, v in own if name.lower() == b"content-type"), b"")
+        elif message["type"] == "http.response.body":
+            chunk = message.get("body", b"")
+            if self.answer_chunks is not None and chunk:
+                self.answer_chunks.append(chunk)
+            elif self.status is not None and self.status >= 400 and len(self.error_body) < logs.ERROR_PEEK:
+                self.error_body += chunk[: logs.ERROR_PEEK - len(self.error_body)]
+            if not message.get("more_body", False):
+                if not self.body_done:
+                    await self.drain()  # before the last byte: a client still sending would get a reset
+                await self.finish()  # before the last byte: a client that has its answer finds the entry
         await self.raw_send(message)
 
     async def extra_headers(self, present: set[bytes]) -> list[tuple[bytes, bytes]]:
@@ -283,15 +304,39 @@ class Exchange:
         return headers
 
     async def finish(self) -> None:
-        record = self.entry_record
-        if record is None or record.duration_ms is not None:
+        if self.finished:
             return
-        summary = self.context.body_summary
-        if summary is None and self.capture is not None:
-            summary = self.capture.summary(self.context.body)
-        record.finish(summary, self.context.fault)
-        harness = self.entry.runtime.harness
-        await harness.best_effort(harness.journal.finish(record), None)
+        self.finished = True
+        code, param = logs.error_fields(self.error_body) if self.error_body else (None, None)
+        record = self.entry_record
+        model = model_of(self.context.body)
+        if record is not None:
+            summary = self.context.body_summary
+            if summary is None and self.capture is not None:
+                summary = self.capture.summary(self.context.body)
+            if code is not None or param is not None:
+                record.error = {"code": code, "param": param}
+            record.finish(summary, self.context.fault)
+            model = record.model
+            harness = self.entry.runtime.harness
+            await harness.best_effort(harness.journal.finish(record), None)
+            if self.answer_chunks is not None:
+                exhibit = Exhibit(self.content_type.decode("latin-1"), tuple(self.answer_chunks), self.context.uploads)
+                self.entry.runtime.gallery.keep(record.id, exhibit)
+        if self.entry.access_log:
+            self.log(model, code, param)
+
+    def log(self, model: str | None, code: str | None, param: str | None) -> None:
+        """The request's line in the server log (the admin surface and the server's pages: debug only)."""
+        level = logging.INFO if self.entry_record is not None or journaled(self.scope["path"]) else logging.DEBUG
+        if not logs.ACCESS.isEnabledFor(level):
+            return
+        fields = logs.request_fields(
+            self.context.request_id, self.scope["method"], self.scope["path"], model=model, status=self.status,
+            duration_ms=(time.perf_counter() - self.started) * 1000, code=code, param=param,
+            fault=self.context.fault, session=self.context.session,
+        )  # fmt: skip
+        logs.log_request(fields, level)
 
     def body_longer_than_drain(self) -> bool:
         declared = self.headers.get("content-length", "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging.config
 import os
 import secrets
 import sys
@@ -14,8 +15,10 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from images_emulator import __version__
 from images_emulator.harness.fixtures import FixturesError, load_fixtures
 from images_emulator.harness.store import StoreUnavailable, open_store
+from images_emulator.server import logs
 from images_emulator.server.settings import Settings
 from images_emulator.server.workers import run_servers, server_config, worker_count
 
@@ -27,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="images-emulator",
         description="Local emulator of the OpenAI Images API. Every flag is also an EMULATOR_<FLAG> env var.",
     )
+    parser.add_argument("--version", action="version", version=f"images-emulator {__version__}")
     for name, info in Settings.model_fields.items():
         env = ENV_PREFIX + name.upper()
         parser.add_argument(
@@ -108,4 +112,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def serve(settings: Settings) -> None:
     config = server_config(settings.host, settings.port, settings.log_level, settings.graceful_seconds)
-    sys.exit(run_servers(config, worker_count(settings.workers)))
+    # Our formatters, and uvicorn's access line off (the entry logs each request: server/logs.py); set
+    # after uvicorn.Config set up its own, and inherited by forked workers.
+    logging.config.dictConfig(logs.log_config(settings.log_format, settings.log_level))
+    workers = worker_count(settings.workers)
+    logs.log_banner(logs.banner_fields(settings, __version__, workers))
+    sys.exit(run_servers(config, workers))

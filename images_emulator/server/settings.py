@@ -15,6 +15,7 @@ from images_emulator.harness.latency import MAX_WAIT_SECONDS
 from images_emulator.harness.store import parse_store_url
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
+LogFormat = Literal["text", "json"]
 
 
 class Settings(BaseSettings):
@@ -115,6 +116,19 @@ class Settings(BaseSettings):
     def admin_key_in_effect(self) -> str | None:
         """The admin key the server requires: --admin-key, else --api-key, else None (an open admin API)."""
         return self.admin_key or self.api_key
+
+    log_format: LogFormat = Field(
+        "text", description="`text` (one line per request) or `json` (one JSON object per line, for log collectors)."
+    )
+    access_log: bool = Field(
+        True, description="Log one line per request (id, method, path, model, status, duration, error, fault, session)."
+    )
+    gallery_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=0,
+        description="Bound of the images kept per process for the dashboard (the oldest dropped first), bytes; "
+        "0 keeps none.",
+    )
 
     @field_validator("api_date")
     @classmethod

@@ -234,6 +234,11 @@ class ImagesEmulator:
     # --- addresses and clients ----------------------------------------------------------------------
 
     @property
+    def admin_key(self) -> str | None:
+        """The key this emulator's admin calls send (None: an open admin API)."""
+        return self._backend.admin_key
+
+    @property
     def server_url(self) -> str:
         """The emulator's root URL (admin endpoints, /health)."""
         return self._backend.root_url

@@ -17,6 +17,8 @@ test asks for a fixture, or a client first sends to it.
 Configuration (ini): `images_emulator_args` (server flags; relative paths resolve against the ini
 file's directory), `images_emulator_url` or env IMAGES_EMULATOR_URL (use a running emulator),
 `images_emulator_allow_real_api`. EMULATOR_* environment variables apply too.
+`--images-emulator-artifacts DIR` writes, per test, the images it received and a static DIR/index.html
+(testing/artifacts.py).
 """
 
 from __future__ import annotations
@@ -25,15 +27,18 @@ import os
 import re
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import NoReturn
 
 import pytest
 
+from images_emulator.testing.artifacts import Artifacts
 from images_emulator.testing.emulator import ImagesEmulator, UnusedFaultWarning
 from images_emulator.testing.plugin_session import PluginConfig, PluginSession, settings_from_args
 from images_emulator.testing.process import EmulatorStartError
 
 SESSION_KEY = pytest.StashKey[PluginSession]()
+ARTIFACTS = pytest.StashKey[Artifacts]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -45,6 +50,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type="bool",
         default=False,
     )
+    parser.addoption(
+        "--images-emulator-artifacts",
+        metavar="DIR",
+        default=None,
+        help="Write, per test, the images it received from the emulator and a static DIR/index.html (the dashboard).",
+    )
+
+
+def _artifacts(config: pytest.Config) -> Artifacts | None:
+    """The run's artifacts directory (per xdist worker), or None without --images-emulator-artifacts."""
+    directory = config.getoption("images_emulator_artifacts", None)
+    if not directory:
+        return None
+    found: Artifacts | None = config.stash.get(ARTIFACTS, None)
+    if found is None:
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        found = config.stash[ARTIFACTS] = Artifacts(Path(directory) / worker if worker else Path(directory))
+    return found
+
+
+def _record(view: ImagesEmulator, request: pytest.FixtureRequest) -> None:
+    artifacts = _artifacts(request.config)
+    if artifacts is not None:
+        artifacts.record(view, request.node.nodeid)
 
 
 def _begin(config: pytest.Config) -> None:
@@ -118,6 +147,7 @@ def images_emulator(images_emulator_server: ImagesEmulator, request: pytest.Fixt
     finally:
         outbound.session = None
     try:
+        _record(view, request)
         _report_unused_faults(view)
     finally:
         view.reset()
@@ -155,6 +185,7 @@ def images_emulator_inprocess(
     finally:
         outbound.session, outbound.local = None, None
     try:
+        _record(view, request)
         _report_unused_faults(view)
     finally:
         view.reset()

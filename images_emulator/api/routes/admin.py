@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from images_emulator.api.openapi import (
+    SESSION_PARAMETERS,
     Deleted,
     FaultList,
     FaultRule,
@@ -38,21 +39,45 @@ def session_of(request: Request) -> str | None:
     return sessions.session_of(request.query_params, request.headers)
 
 
+LIMIT_PARAMETER = {
+    "name": "limit",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "integer", "minimum": 0, "maximum": 999_999_999},
+    "description": "Only the newest `limit` entries (still oldest first): what the dashboard polls.",
+}
+
+
+def newest_limit(value: str | None) -> int | None:
+    """`?limit=`: a whole number of entries, or None when absent."""
+    if value is None:
+        return None
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:
+        raise ApiError(400, "limit must be a whole number of entries (0 or more).", param="limit",
+                       code="invalid_value")  # fmt: skip
+    return int(value)
+
+
 @router.get(
     "/requests",
     summary="Journal of /v1 requests, oldest first",
-    responses=admin_docs(JournalPage),
-    openapi_extra=admin_extra(),
+    responses=admin_docs(JournalPage, errors=(400,)),
+    openapi_extra={**admin_extra(), "parameters": [*SESSION_PARAMETERS, LIMIT_PARAMETER]},
 )
 async def list_requests(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
-    return JSONBody({"data": await runtime.harness.journal.entries(session_of(request))})
+    limit = newest_limit(request.query_params.get("limit"))
+    entries = await runtime.harness.journal.entries(session_of(request))
+    return JSONBody({"data": entries[max(0, len(entries) - limit) :] if limit is not None else entries})
 
 
 @router.delete(
     "/requests", summary="Clear the journal", responses=admin_docs(Deleted), openapi_extra=admin_extra()
 )
 async def clear_requests(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
-    return JSONBody({"deleted": await runtime.harness.journal.clear(session_of(request))})
+    session = session_of(request)
+    if session is None:
+        runtime.gallery.clear()  # the dashboard's images of this process go with the whole journal
+    return JSONBody({"deleted": await runtime.harness.journal.clear(session)})
 
 
 @router.post(
@@ -112,4 +137,5 @@ async def reset(request: Request, runtime: Runtime = Depends(get_runtime)) -> JS
     faults = await runtime.harness.faults.clear(session)
     if session is None:
         await runtime.harness.limiter.reset()
+        runtime.gallery.clear()
     return JSONBody({"requests": requests, "faults": faults})

@@ -35,6 +35,8 @@ async def hold(request: Request, seconds: float) -> bool:
 async def plan_for(request: Request, runtime: Runtime, job: Job) -> Plan:
     """The harness's plan for a valid job (error faults and rate limits raise ApiError)."""
     context = request_context(request.scope)
+    if runtime.gallery.enabled:  # references only: the dashboard makes its thumbnails when it asks
+        context.uploads = tuple(upload.image for upload in job.inputs) + ((job.mask.image,) if job.mask else ())
     return await admit(runtime.harness, context, job, context.headers, lambda s: hold(request, s))
 
 

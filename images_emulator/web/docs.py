@@ -1,0 +1,61 @@
+"""`/docs` (Swagger UI) and `/redoc` with their scripts and styles served from installed packages: they
+render with no network (FastAPI's own pages load them from a CDN).
+
+The assets come from `fastapi-offline` (MIT), a maintained package that ships Swagger UI's and ReDoc's
+distribution files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import fastapi_offline
+from fastapi import APIRouter
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse
+
+from images_emulator.contract.errors import ApiError
+
+ASSETS = Path(fastapi_offline.__file__).parent / "static"
+ASSET_PREFIX = "/docs/assets/"
+ASSET_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
+TITLE = "images-emulator"
+CACHED = {"cache-control": "public, max-age=86400"}
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/docs")
+async def swagger_ui() -> HTMLResponse:
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title=f"{TITLE} - Swagger UI",
+        swagger_js_url=ASSET_PREFIX + "swagger-ui-bundle.js",
+        swagger_css_url=ASSET_PREFIX + "swagger-ui.css",
+        swagger_favicon_url=ASSET_PREFIX + "favicon.png",
+    )
+
+
+@router.get("/redoc")
+async def redoc() -> HTMLResponse:
+    return get_redoc_html(
+        openapi_url="/openapi.json",
+        title=f"{TITLE} - ReDoc",
+        redoc_js_url=ASSET_PREFIX + "redoc.standalone.js",
+        redoc_favicon_url=ASSET_PREFIX + "favicon.png",
+        with_google_fonts=False,
+    )
+
+
+@router.get("/favicon.ico")
+async def favicon() -> FileResponse:
+    """What browsers ask every page for (else a 404 in the journal)."""
+    return FileResponse(ASSETS / "favicon.png", media_type="image/png", headers=CACHED)
+
+
+@router.get(ASSET_PREFIX + "{name}")
+async def asset(name: str) -> FileResponse:
+    path = ASSETS / name
+    if "/" in name or path.suffix not in ASSET_TYPES or not path.is_file():
+        raise ApiError(404, f"No docs asset '{name}'.", code="not_found")
+    return FileResponse(path, media_type=ASSET_TYPES[path.suffix], headers=CACHED)

@@ -1,0 +1,89 @@
+"""The server's log: a start-up banner and one line per request that explains it; `--version`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2
+import pytest
+from conftest import AUTH
+
+from images_emulator import __version__
+from images_emulator.testing.process import free_port, wait_healthy
+
+GPT = {"model": "gpt-image-1", "prompt": "a red fox", "quality": "low", "size": "1024x1024"}
+
+
+def run_server(log: Path, *flags: str) -> Iterator[str]:
+    port = free_port()
+    command = [sys.executable, "-m", "images_emulator", "--port", str(port), *flags]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_healthy(url, 30, process)
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=15)
+
+
+def exercise(url: str) -> None:
+    """A good request, a 400, an injected 429, all in session `s1`."""
+    headers = {**AUTH, "x-emulator-session": "s1"}
+    with httpx2.Client(base_url=url, headers=headers, timeout=30) as http:
+        assert http.post("/v1/images/generations", json=GPT).status_code == 200
+        assert http.post("/v1/images/generations", json={**GPT, "size": "13x13"}).status_code == 400
+        assert http.post("/__emulator/faults?session=s1", json={"fault": "rate_limit"}).status_code == 201
+        assert http.post("/v1/images/generations", json=GPT).status_code == 429
+
+
+@pytest.fixture
+def json_log(tmp_path: Path) -> Path:
+    log = tmp_path / "server.log"
+    for url in run_server(log, "--log-format", "json"):
+        exercise(url)
+    return log
+
+
+def test_json_log_has_a_banner_and_one_object_per_request(json_log: Path) -> None:
+    lines = [json.loads(line) for line in json_log.read_text().splitlines() if line.strip()]
+    banner = lines[0]
+    assert banner["version"] == __version__ and banner["url"].startswith("http://127.0.0.1:")
+    assert banner["api_date"] and banner["latency"] == "none" and "rate_limit_rpm" in banner
+    requests = [line for line in lines if line.get("path") == "/v1/images/generations"]
+    assert [r["status"] for r in requests] == [200, 400, 429]
+    ok, bad, limited = requests
+    assert ok["model"] == "gpt-image-1" and ok["session"] == "s1" and ok["request_id"].startswith("req_")
+    assert (bad["code"], bad["param"]) == ("invalid_value", "size")
+    assert limited["fault"] == "rate_limit" and limited["code"] == "rate_limit_exceeded"
+    assert not [line for line in lines if "uvicorn.access" in line.get("logger", "")]
+
+
+def test_text_log_explains_each_request_on_one_line(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    for url in run_server(log):
+        exercise(url)
+    text = log.read_text()
+    assert f"images-emulator {__version__} at http://127.0.0.1:" in text
+    bad = next(line for line in text.splitlines() if " 400 " in line)
+    assert "POST /v1/images/generations model=gpt-image-1 400" in bad
+    assert "code=invalid_value param=size session=s1" in bad
+    assert any("fault=rate_limit" in line and " 429 " in line for line in text.splitlines())
+
+
+def test_access_log_can_be_switched_off(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    for url in run_server(log, "--access-log", "false"):
+        exercise(url)
+    text = log.read_text()
+    assert "images-emulator" in text and "/v1/images/generations" not in text
+
+
+def test_version_flag_prints_the_version() -> None:
+    done = subprocess.run([sys.executable, "-m", "images_emulator", "--version"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == f"images-emulator {__version__}"
