@@ -196,3 +196,13 @@ def test_a_generation_this_process_did_not_keep_is_drawn_again_from_the_journal(
         assert roles == [("partial", 0), ("final", None)]
         gone = client.get(f"/__emulator/requests/{edit.headers['x-request-id']}/exhibit")
         assert gone.status_code == 404  # uploads are not in the journal: nothing to draw from
+
+
+def test_uploads_too_large_for_the_gallery_are_let_go_before_the_answer() -> None:
+    class Decoded:  # what the gallery counts of a decoded upload: its width and height
+        width = height = 100
+
+    gallery = Gallery(max_bytes=30_000)
+    gallery.keep("req_edit", Exhibit("application/json", raw=(b"x" * 1000,), uploads=(Decoded(),)))
+    kept = gallery.get("req_edit")
+    assert kept is not None and kept.uploads == () and kept.raw == (b"x" * 1000,)

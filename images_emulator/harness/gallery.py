@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 
@@ -67,8 +67,12 @@ class Gallery:
         return self.max_bytes > 0
 
     def keep(self, request_id: str, exhibit: Exhibit) -> None:
-        """Store (or replace) the exhibit of `request_id`, dropping the oldest past the bound."""
+        """Store (or replace) the exhibit of `request_id`, dropping the oldest past the bound; uploads too
+        large to fit are let go first (the answer is what the dashboard shows best)."""
         size = exhibit.size()
+        if size > self.max_bytes and exhibit.uploads:
+            exhibit = replace(exhibit, uploads=())
+            size = exhibit.size()
         with self._lock:
             old = self._items.pop(request_id, None)
             if old is not None:
