@@ -15,8 +15,10 @@ For each request, in order:
 Then: a body the answer did not wait for (a 413, a 401) is read and discarded before the answer's
 last byte, up to `--max-body-bytes` (past that the connection is closed), so a client that sends its
 whole body before reading gets the answer instead of a reset; the journal entry is finished before
-the last byte goes out; the connection is told the request is done. Any unexpected exception
-becomes OpenAI's 500 with the usual headers, logged with its traceback.
+the last byte goes out (with the error's code and param; an image answer's bytes go to the
+dashboard's gallery by reference), the request's log line is written (server/logs.py); the
+connection is told the request is done. Any unexpected exception becomes OpenAI's 500 with the usual
+headers, logged with its traceback.
 """
 
 from __future__ import annotations
@@ -65,8 +67,8 @@ Endpoint = Callable[[Request, Runtime], Awaitable[Response]]
 
 def journaled(path: str) -> bool:
     """Whether a request to `path` (its session prefix removed) is recorded: every request but those to
-    `/__emulator/...`, `/health` and the API docs, including paths that do not exist (a misrouted client
-    is what the journal shows best)."""
+    `/__emulator/...`, `/health`, the home page and the API docs, including paths that do not exist (a
+    misrouted client is what the journal shows best)."""
     return path not in UNJOURNALED and not path.startswith(("/__emulator/", "/docs/"))
 
 
