@@ -177,6 +177,7 @@ class Exchange:
             # uvicorn's connection objects form a reference cycle that holds the scope until the garbage
             # collector runs, which a quiet server may not do for long: the parsed body must not ride along.
             self.context.body = None
+            self.context.uploads = ()  # the gallery keeps its own reference, counted in its bound
 
     async def route(self) -> None:
         scope, headers, context = self.scope, self.headers, self.context
