@@ -74,7 +74,7 @@ def main() -> None:
     quiet = {"EMULATOR_LOG_LEVEL": "warning"}
     with (
         EmulatorProcess(env=quiet, args=("--workers", "1")) as one,
-        EmulatorProcess(env=quiet, args=("--workers", "2")) as default,
+        EmulatorProcess(env=quiet, args=("--workers", "auto")) as default,
     ):
         body = httpx2.post(one.base_url + PATH, json=BODY, headers=HEADERS, timeout=60).content
         with bare_app(body) as bare_url:

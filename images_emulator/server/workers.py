@@ -79,23 +79,40 @@ def preload() -> None:
     gc.freeze()
 
 
+def port_socket(config: uvicorn.Config) -> socket.socket:
+    """A socket bound to the configured address with SO_REUSEPORT: each worker listens on one of its own,
+    and the kernel spreads new connections evenly across them. (With one shared listening socket, the
+    worker that happens to be in accept() takes most of a client's keep-alive connections: measured
+    93 % and 27 % CPU for two workers under wrk, half the throughput of an even split.)"""
+    family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((config.host, config.port))
+    return sock
+
+
 def run_servers(config: uvicorn.Config, workers: int) -> int:
     """Serve with `workers` processes (1: this one); the exit code."""
     lean_malloc()
     if workers == 1:
         return run_server(config)
     preload()
-    sock = config.bind_socket()
-    return Supervisor(config, sock, workers).run()
+    if hasattr(socket, "SO_REUSEPORT"):
+        # Bound but not listening: it holds the port (and fails here, at once, if another program has
+        # it); only the workers' listening sockets receive connections.
+        return Supervisor(config, port_socket(config), workers, own_sockets=True).run()
+    return Supervisor(config, config.bind_socket(), workers, own_sockets=False).run()
 
 
 class Supervisor:
     """The parent of the forked workers."""
 
-    def __init__(self, config: uvicorn.Config, sock: socket.socket, workers: int) -> None:
+    def __init__(self, config: uvicorn.Config, sock: socket.socket, workers: int, *, own_sockets: bool) -> None:
         self.config = config
-        self.sock = sock
+        self.sock = sock  # the shared listening socket, or (own_sockets) the port's placeholder
         self.workers = workers
+        self.own_sockets = own_sockets
         self.children: dict[int, float] = {}  # pid → when it was forked
         self.stopping = False
         self.failed = False
@@ -131,7 +148,11 @@ class Supervisor:
         if pid == 0:  # the worker
             code = 1
             try:
-                code = run_server(self.config, sockets=[self.sock])
+                if self.own_sockets:
+                    self.sock.close()
+                    code = run_server(self.config, sockets=[port_socket(self.config)])
+                else:
+                    code = run_server(self.config, sockets=[self.sock])
             except BaseException:
                 log.exception("worker failed")
             finally:
