@@ -396,11 +396,18 @@ def test_malformed_data_urls_are_a_400(http: httpx2.Client, url: str) -> None:
 
 
 def test_a_real_decompression_bomb_is_decoded_within_bounds(http: httpx2.Client) -> None:
-    """7000x7000 zeros: 47 KB on the wire, 49 M pixels decoded (under the 50 M cap): it works."""
-    bomb = encode(Image.new("L", (7000, 7000)))
+    """6000x6000 zeros: 35 KB on the wire, 36 M pixels decoded (the cap): it works."""
+    bomb = encode(Image.new("L", (6000, 6000)))
     assert len(bomb) < 100_000
     response = form_edit(http, {"image": ("bomb.png", bomb, "image/png")}, **GPT)
     assert response.status_code == 200, response.text[:300]
+
+
+def test_a_7000_square_bomb_is_refused_before_decoding(http: httpx2.Client) -> None:
+    """7000x7000 zeros: 49 M pixels, over the 36 M cap: a 400 from the header alone."""
+    bomb = encode(Image.new("L", (7000, 7000)))
+    response = form_edit(http, {"image": ("bomb.png", bomb, "image/png")}, **GPT)
+    assert response.status_code == 400 and "at most 36000000 pixels" in response.json()["error"]["message"]
 
 
 def test_a_60_mb_upload_is_a_400_not_a_crash(http: httpx2.Client) -> None:

@@ -477,9 +477,9 @@ def test_hostile_json_bodies_leave_memory_bounded_and_health_fast(plain: Emulato
 
 
 def test_large_uploads_give_their_memory_back(plain: EmulatorProcess) -> None:
-    """Two edits of two 7000x7000 PNGs (a few hundred KB each, 196 MB each decoded): what the
-    process holds afterwards does not grow with them."""
-    image = png((7000, 7000))
+    """Two edits of two 6000x6000 PNGs (the pixel cap; a few hundred KB each, 144 MB each decoded): what
+    the process holds afterwards does not grow with them, and its peak stays under 300 MB."""
+    image = png((6000, 6000))
     fields = {"prompt": "x", "model": "gpt-image-1"}
     held = []
     for round_ in range(2):
