@@ -14,7 +14,8 @@ from images_emulator.contract import errors
 from images_emulator.contract.catalog import EditRules, ModelSpec
 from images_emulator.contract.errors import ApiError
 
-MAX_INPUT_PIXELS = 36_000_000  # emulator policy (6000x6000): bigger images are refused before being decoded, so one decode stays under 150 MB
+# Emulator policy (6000x6000): bigger images are refused before being decoded, so one decode stays under 150 MB.
+MAX_INPUT_PIXELS = 36_000_000
 MAX_ASPECT_RATIO = 20  # emulator policy: long side at most 20x the short side (usage stays sane)
 ALPHA_MODES = ("RGBA", "LA", "L")  # dall-e-2 inputs without a mask, and every mask (contract §5.3)
 MASK_MIME_TYPES = ("image/png",)
