@@ -7,7 +7,9 @@ import functools
 import io
 import json
 import random
+import shutil
 import struct
+import subprocess
 import zlib
 from datetime import date
 from pathlib import Path
@@ -174,3 +176,19 @@ def spec_validator(name: str) -> Draft202012Validator:
     resource = Resource.from_contents(spec_document(), default_specification=DRAFT202012)
     registry = Registry().with_resource("urn:images", resource)
     return Draft202012Validator({"$ref": f"urn:images#/components/schemas/{name}"}, registry=registry)
+
+
+def node_openai(directory: Path, version: str) -> Path:
+    """`directory` with the Node `openai` package `version` installed (an ES module project); skips the
+    test when node or npm is missing or the install fails."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("node and npm are not installed: the Node SDK tests need them")
+    (directory / "package.json").write_text('{"name": "emulator-node-test", "private": true, "type": "module"}')
+    command = ["npm", "install", version, "--no-audit", "--no-fund", "--loglevel=error"]
+    try:
+        result = subprocess.run(command, cwd=directory, capture_output=True, text=True, timeout=300)
+    except subprocess.TimeoutExpired:
+        pytest.skip(f"`npm install {version}` timed out (npm registry unreachable?)")
+    if result.returncode != 0:
+        pytest.skip(f"`npm install {version}` failed (npm registry unreachable?): {result.stderr[-500:]}")
+    return directory

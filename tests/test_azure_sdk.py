@@ -8,12 +8,12 @@ import base64
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import helpers
 import httpx2
 import openai
 import pytest
@@ -165,18 +165,7 @@ try {
 @pytest.fixture(scope="module")
 def node_azure_sdk(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory with the Node `openai` package (6.x: AzureOpenAI on node 20); skips without node/npm."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("node and npm are not installed: the Node AzureOpenAI test needs them")
-    directory = tmp_path_factory.mktemp("node-openai-azure")
-    (directory / "package.json").write_text('{"name": "emulator-node-azure", "private": true, "type": "module"}')
-    command = ["npm", "install", NODE_OPENAI, "--no-audit", "--no-fund", "--loglevel=error"]
-    try:
-        result = subprocess.run(command, cwd=directory, capture_output=True, text=True, timeout=300)
-    except subprocess.TimeoutExpired:
-        pytest.skip(f"`npm install {NODE_OPENAI}` timed out (npm registry unreachable?)")
-    if result.returncode != 0:
-        pytest.skip(f"`npm install {NODE_OPENAI}` failed (npm registry unreachable?): {result.stderr[-500:]}")
-    return directory
+    return helpers.node_openai(tmp_path_factory.mktemp("node-openai-azure"), NODE_OPENAI)
 
 
 def test_node_azure_openai_generates_streams_and_sees_azures_errors(

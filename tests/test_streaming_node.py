@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
+import helpers
 import pytest
 
 from images_emulator.testing.process import EmulatorProcess
@@ -41,18 +41,7 @@ for await (const event of stream) {
 @pytest.fixture(scope="session")
 def node_sdk(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory with the Node `openai` package installed (skips when node/npm are unavailable)."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("node and npm are not installed: the Node SDK streaming test needs them")
-    directory = tmp_path_factory.mktemp("node-openai")
-    (directory / "package.json").write_text('{"name": "emulator-node-test", "private": true, "type": "module"}')
-    command = ["npm", "install", NODE_OPENAI, "--no-audit", "--no-fund", "--loglevel=error"]
-    try:
-        result = subprocess.run(command, cwd=directory, capture_output=True, text=True, timeout=300)
-    except subprocess.TimeoutExpired:
-        pytest.skip(f"`npm install {NODE_OPENAI}` timed out (npm registry unreachable?)")
-    if result.returncode != 0:
-        pytest.skip(f"`npm install {NODE_OPENAI}` failed (npm registry unreachable?): {result.stderr[-500:]}")
-    return directory
+    return helpers.node_openai(tmp_path_factory.mktemp("node-openai"), NODE_OPENAI)
 
 
 def run_node(directory: Path, script: str, env: dict[str, str]) -> list[dict[str, Any]]:
