@@ -28,7 +28,7 @@ import re
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
 
@@ -136,21 +136,7 @@ def images_emulator_server(pytestconfig: pytest.Config) -> ImagesEmulator:
 @pytest.fixture
 def images_emulator(images_emulator_server: ImagesEmulator, request: pytest.FixtureRequest) -> Iterator[ImagesEmulator]:
     """The emulator, scoped to this test: its own journal and faults; OPENAI_BASE_URL/API_KEY set."""
-    outbound = request.config.stash[SESSION_KEY].outbound
-    view = images_emulator_server.session(_session_id(request))
-    outbound.session = view.session_id
-    try:
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setenv("OPENAI_BASE_URL", view.base_url)
-            patch.setenv("OPENAI_API_KEY", view.api_key)
-            yield view
-    finally:
-        outbound.session = None
-    try:
-        _record(view, request)
-        _report_unused_faults(view)
-    finally:
-        view.reset()
+    yield from _test_scope(images_emulator_server, request, local=None)
 
 
 @pytest.fixture(scope="session")
@@ -174,9 +160,16 @@ def images_emulator_inprocess(
 ) -> Iterator[ImagesEmulator]:
     """The in-process emulator, scoped to this test: while it runs, what this process sends to the emulator
     (through OPENAI_BASE_URL, or a module-level client) goes to the app in process."""
+    yield from _test_scope(images_emulator_app, request, local=images_emulator_app.local_app())
+
+
+def _test_scope(emulator: ImagesEmulator, request: pytest.FixtureRequest, local: Any) -> Iterator[ImagesEmulator]:
+    """`emulator` scoped to the test: its own session, what this process sends tagged with it (and routed
+    to `local`, the in-process app, when given), OPENAI_* pointing at it; then its images recorded, its
+    unused faults reported and its session reset."""
     outbound = request.config.stash[SESSION_KEY].outbound
-    view = images_emulator_app.session(_session_id(request))
-    outbound.session, outbound.local = view.session_id, images_emulator_app.local_app()
+    view = emulator.session(_session_id(request))
+    outbound.session, outbound.local = view.session_id, local
     try:
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv("OPENAI_BASE_URL", view.base_url)
