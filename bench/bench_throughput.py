@@ -4,12 +4,12 @@ same bytes on the same server stack (uvicorn with httptools and uvloop), measure
 Run: `python bench/bench_throughput.py [--seconds 8] [--rounds 3]`. Starts, on loopback:
 - the bare app (bench/bare_app.py), one process: the baseline;
 - the emulator with one worker;
-- the emulator with its default worker setting (`--workers auto`).
+- the emulator with `--workers auto` (one worker per core).
 Each round drives each of them in turn with `wrk -t1 -c32` (alternated, after a warm-up), and the
 medians over the rounds are compared. A run where wrk itself used nearly all of its CPU measured the
 client, not the server: the bench then refuses to print a ratio and exits 1.
 
-Goals: 1 worker >= 1.0x the bare app; the default setting >= 1.45x the bare single-worker app; p99
+Goals: 1 worker >= 1.0x the bare app; `--workers auto` >= 1.45x the bare single-worker app; p99
 at 32 connections no worse than 2x the bare app's.
 """
 
@@ -35,7 +35,7 @@ from images_emulator.testing.process import EmulatorProcess, free_port, wait_hea
 BODY = {"model": "gpt-image-2.5-sunburst", "prompt": "a lighthouse on a cliff", "size": "1024x1024", "quality": "low"}
 HEADERS = {"Authorization": "Bearer bench"}
 PATH = "/v1/images/generations"
-GOALS = {"one": 1.0, "default": 1.45}
+GOALS = {"one": 1.0, "auto": 1.45}
 P99_FACTOR = 2.0
 
 
@@ -74,11 +74,11 @@ def main() -> None:
     quiet = {"EMULATOR_LOG_LEVEL": "warning"}
     with (
         EmulatorProcess(env=quiet, args=("--workers", "1")) as one,
-        EmulatorProcess(env=quiet, args=("--workers", "auto")) as default,
+        EmulatorProcess(env=quiet, args=("--workers", "auto")) as auto,
     ):
         body = httpx2.post(one.base_url + PATH, json=BODY, headers=HEADERS, timeout=60).content
         with bare_app(body) as bare_url:
-            targets = {"bare": bare_url, "one": one.base_url, "default": default.base_url}
+            targets = {"bare": bare_url, "one": one.base_url, "auto": auto.base_url}
             results: dict[str, list[Run]] = {name: [] for name in targets}
             for base in targets.values():  # warm-up: connections, the image cache, every worker
                 run(base + PATH, BODY, connections=args.connections, seconds=2)
@@ -91,7 +91,7 @@ def main() -> None:
           f"{args.rounds} alternated rounds of {args.seconds:g} s, medians")  # fmt: skip
     print(line("bare FastAPI app, 1 process", results["bare"]))
     print(line("emulator, --workers 1", results["one"]))
-    print(line("emulator, default (--workers auto)", results["default"]))
+    print(line("emulator, --workers auto", results["auto"]))
     saturated = [name for name, runs in results.items() if any(r.saturated for r in runs)]
     if saturated:
         print(f"wrk saturated its CPU while measuring {', '.join(saturated)}: that measured the client; no ratio.")

@@ -123,22 +123,19 @@ def unsupported_content_type(kind: str, accepted: Sequence[str], hint: str = UPL
     )
 
 
+def too_many_json(what: str) -> ApiError:
+    """A body refused before parsing for its size in JSON terms (`what`: the bound it passed)."""
+    return ApiError(
+        400, f"Invalid body: more than {what}. The Images API takes a flat object of parameters.", code="invalid_value"
+    )
+
+
 def parse_json_object(raw: bytes) -> dict[str, Any]:
     """A JSON object body, or OpenAI's invalid-JSON / invalid-type error."""
     if raw.count(b"{") + raw.count(b"[") > MAX_JSON_CONTAINERS:
-        raise ApiError(
-            400,
-            f"Invalid body: more than {MAX_JSON_CONTAINERS:,} JSON objects and arrays. The Images API takes "
-            "a flat object of parameters.",
-            code="invalid_value",
-        )
+        raise too_many_json(f"{MAX_JSON_CONTAINERS:,} JSON objects and arrays")
     if raw.count(b",") + raw.count(b":") > MAX_JSON_SEPARATORS:
-        raise ApiError(
-            400,
-            f"Invalid body: more than {MAX_JSON_SEPARATORS:,} JSON values. The Images API takes a flat object "
-            "of parameters.",
-            code="invalid_value",
-        )
+        raise too_many_json(f"{MAX_JSON_SEPARATORS:,} JSON values")
     try:
         document = json.loads(raw)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError; nesting too deep
