@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx2
 import openai
@@ -85,6 +87,32 @@ def test_the_journal_read_from_either_lists_every_request_in_order(replicas: tup
     for server in replicas:
         assert [entry["id"] for entry in journal(server)] == sent
         assert all(entry["status"] == 200 for entry in journal(server))
+
+
+def test_a_burst_answered_by_both_is_all_in_the_journal_read_right_after(
+    replicas: tuple[EmulatorProcess, ...],
+) -> None:
+    """Each process stores its entries in batches; a read waits for what the others have answered."""
+    session = {"X-Emulator-Session": f"burst-{uuid.uuid4().hex[:6]}"}
+    statuses = asyncio.run(concurrently(replicas, 40, **session))
+    assert statuses == [200] * 40
+    for server in replicas:
+        assert len(journal(server, session["X-Emulator-Session"])) == 40
+
+
+def test_a_request_in_flight_on_one_shows_in_the_journal_of_the_other(
+    replicas: tuple[EmulatorProcess, ...],
+) -> None:
+    first, second = replicas
+    with ThreadPoolExecutor(1) as pool:
+        held = pool.submit(generate, first, "held", **{"X-Emulator-Latency-Ms": "3000"})
+        deadline = time.monotonic() + 2.5
+        in_flight: list[dict] = []
+        while not in_flight and time.monotonic() < deadline:
+            in_flight = [entry for entry in journal(second) if entry["status"] is None]
+        assert [entry["path"] for entry in in_flight] == [GENERATIONS]
+        assert held.result().status_code == 200
+    assert [entry["status"] for entry in journal(second)] == [200]
 
 
 def test_an_images_per_minute_limit_holds_across_both(redis_server: RedisServer) -> None:
@@ -196,3 +224,22 @@ def test_memory_with_several_workers_is_refused_at_start() -> None:
         timeout=60,
     )
     assert result.returncode == 1 and "--store memory keeps the harness state" in result.stderr
+
+
+def test_an_sqlite_value_changed_by_one_process_is_read_fresh_by_another(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Each process keeps the values it read until the shared version counter says one changed."""
+    from images_emulator.harness.store.sqlite import SqliteBackend
+
+    async def scenario() -> tuple[object, object, object]:
+        one, other = SqliteBackend(tmp_path / "state.db"), SqliteBackend(tmp_path / "state.db")
+        try:
+            before = await other.read("faults")  # cached by `other`
+            await one.update("faults", lambda _: ({"rules": ["r1"]}, None))
+            after = await other.read("faults")
+            await one.update("faults", lambda _: (None, None))
+            return before, after, await other.read("faults")
+        finally:
+            await one.close()
+            await other.close()
+
+    assert asyncio.run(scenario()) == (None, {"rules": ["r1"]}, None)

@@ -8,12 +8,14 @@ then, not a surprise later.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
+import functools
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from images_emulator.contract.endpoints import endpoint_named
 from images_emulator.contract.errors import ApiError, missing_parameter, quote_list, unknown_parameter
+from images_emulator.harness.coalesce import CoalescedRead
 from images_emulator.harness.fault_kinds import (
     ERROR_KINDS,
     FAULT_KINDS,
@@ -199,6 +201,14 @@ class FaultBook:
 
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
+        # Every request reads the rules: from Redis, the requests that arrive together read them once (the
+        # memory store reads at no cost; the SQLite store keeps a value until some process changes one).
+        self._read_rules: Callable[[], Awaitable[Any]] = (
+            CoalescedRead(self._read) if backend.kind == "redis" else functools.partial(backend.read, self.KEY)
+        )
+
+    async def _read(self) -> Any:
+        return await self.backend.read(self.KEY)
 
     @staticmethod
     def _rules(value: dict[str, Any] | None) -> list[FaultRule]:
@@ -244,7 +254,7 @@ class FaultBook:
 
     async def take(self, target: Target) -> Fault | None:
         """The first rule matching `target`, consumed once (removed when used up)."""
-        value = await self.backend.read(self.KEY)
+        value = await self._read_rules()
         if not value or not value.get("rules"):
             return None  # the common case, without a write
 

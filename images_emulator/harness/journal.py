@@ -1,26 +1,35 @@
-"""The request journal: the last `journal_size` requests, oldest first, in the harness's store.
+"""The request journal: the last `journal_size` requests in arrival order, in the harness's store.
 
-An entry is added when a request arrives (`status` and `duration_ms` are null while it is in flight)
-and completed just before the last byte of its response is sent, so a client that has its answer
-always finds the finished entry, whichever worker or replica it asks.
+An entry is written when its request is finished, just before the last byte of the response is sent,
+so a client that has its answer always finds the finished entry, whichever worker or replica it asks.
+While a request is in flight its entry shows `status` and `duration_ms` null: in the memory store at
+once; in a shared store (SQLite, Redis) once it has been in flight for IN_FLIGHT_AFTER. A process
+buffers its writes to a shared store and stores them in batches (harness/shared_journal.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from images_emulator.harness.redact import mask_header
-from images_emulator.harness.store import Backend
+from images_emulator.harness.shared_journal import SharedJournalWriter
+from images_emulator.harness.store import Backend, LogWrite
 
 LOG = "journal"
+IN_FLIGHT_AFTER = 0.05  # seconds in flight after which a shared store shows the entry as in flight
 
 
 def iso_now() -> str:
     """The current UTC time as `2026-11-19T12:00:00.000Z`."""
-    now = time.time()
+    return iso_of(time.time())
+
+
+def iso_of(now: float) -> str:
+    """Epoch seconds as `2026-11-19T12:00:00.000Z`."""
     second = int(now)
     return f"{_iso_second(second)}.{int((now - second) * 1000):03d}Z"
 
@@ -62,7 +71,8 @@ class Entry:
     session: str | None
     headers: dict[str, str]
     query: str = ""  # the query string as sent (Azure's `api-version`)
-    received_at: str = field(default_factory=iso_now)
+    at: float = field(default_factory=time.time, repr=False)  # arrival, epoch seconds: the journal's order
+    received_at: str = ""
     status: int | None = None
     body: Any = None
     fault: str | None = None
@@ -70,6 +80,11 @@ class Entry:
     started: float = field(default_factory=time.perf_counter, repr=False)
     model: str | None = None
     error: dict[str, str | None] | None = None  # `code` and `param` of an error answer
+    published: bool = field(default=False, repr=False)  # written to the store while in flight
+
+    def __post_init__(self) -> None:
+        if not self.received_at:
+            self.received_at = iso_of(self.at)
 
     def finish(self, body: Any, fault: str | None) -> None:
         if self.duration_ms is None:
@@ -101,16 +116,59 @@ class Journal:
     def __init__(self, backend: Backend, size: int) -> None:
         self.backend = backend
         self.size = size
+        self.eager = backend.kind == "memory"  # cheap to write twice: every entry shows while in flight
+        self._shared = SharedJournalWriter(backend, LOG, size)
+        self._in_flight: dict[str, Entry] = {}  # shared stores: requests in flight in this process
+        self._sweeper: asyncio.Task[None] | None = None
 
-    async def add(self, entry: Entry) -> None:
-        if self.size:
-            await self.backend.log_append(LOG, entry.id, entry.to_dict(), self.size)
+    async def _put(self, writes: list[LogWrite]) -> None:
+        await self.backend.log_put(LOG, writes, self.size)
+
+    async def arrive(self, entry: Entry) -> None:
+        """`entry`'s request arrived."""
+        if not self.size:
+            return
+        if self.eager:
+            entry.published = True
+            await self._put([LogWrite(entry.id, entry.at, entry.to_dict())])
+            return
+        self._in_flight[entry.id] = entry
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().create_task(self._publish_in_flight())
+
+    async def _publish_in_flight(self) -> None:
+        """While requests are in flight: buffer the entries of those in flight for IN_FLIGHT_AFTER (one
+        task for them all, not a timer per request)."""
+        try:
+            while self._in_flight:
+                await asyncio.sleep(IN_FLIGHT_AFTER / 2)
+                since = time.time() - IN_FLIGHT_AFTER
+                for entry in list(self._in_flight.values()):
+                    if entry.at <= since and not entry.published:
+                        entry.published = True
+                        self._shared.buffer(LogWrite(entry.id, entry.at, entry.to_dict()))
+        finally:
+            self._sweeper = None
 
     async def finish(self, entry: Entry) -> None:
-        if self.size:
-            await self.backend.log_replace(LOG, entry.id, entry.to_dict())
+        """`entry` is complete: stored (or, in a shared store, sure to be found) before this returns."""
+        if not self.size:
+            return
+        write = LogWrite(entry.id, entry.at, entry.to_dict(), insert=not entry.published)
+        if self.eager:
+            await self._put([write])
+        else:
+            self._in_flight.pop(entry.id, None)
+            await self._shared.put(write)
+
+    async def flush(self) -> None:
+        """Store what this process has buffered (at shutdown)."""
+        if not self.eager:
+            await self._shared.flush()
 
     async def entries(self, session: str | None = None) -> list[dict[str, Any]]:
+        if not self.eager:
+            await self._shared.settle()  # every process's entries so far, first
         items = await self.backend.log_items(LOG)
         return [item for item in items if session is None or item["session"] == session]
 

@@ -133,12 +133,14 @@ WORKER_THREADS = max(4, 2 * (os.cpu_count() or 1))
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
-    store = app.state.runtime.harness.store
+    harness = app.state.runtime.harness
+    store = harness.store
     await store.ping()  # an unreachable store stops the app at start (the CLI checks it before that)
     gc.freeze()  # the app's ~70k startup objects leave the collector: a full collection drops from ~30 ms to ~0
     try:
         yield
     finally:
+        await harness.best_effort(harness.journal.flush(), None)  # entries still buffered for a shared store
         await store.close()
 
 

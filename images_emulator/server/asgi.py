@@ -209,7 +209,7 @@ class Exchange:
                                       public_headers(scope["headers"]),
                                       mask_text(scope.get("query_string", b"").decode("latin-1")))  # fmt: skip
             self.capture = BodyCapture(headers.get("content-type", ""))
-            await harness.best_effort(harness.journal.add(self.entry_record), None)
+            await harness.best_effort(harness.journal.arrive(self.entry_record), None)
         await self.dispatch(path)
 
     async def dispatch(self, path: str) -> None:

@@ -8,7 +8,7 @@ harness/fault_rules.py and harness/ratelimit.py.
 
 from __future__ import annotations
 
-from images_emulator.harness.store.backend import Backend, StoreUnavailable
+from images_emulator.harness.store.backend import Backend, LogMark, LogWrite, StoreUnavailable
 from images_emulator.harness.store.open import StoreError, open_store, parse_store_url
 
-__all__ = ["Backend", "StoreError", "StoreUnavailable", "open_store", "parse_store_url"]
+__all__ = ["Backend", "LogMark", "LogWrite", "StoreError", "StoreUnavailable", "open_store", "parse_store_url"]

@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 R = TypeVar("R")
 
 # `update`'s change function: the current value (None when missing) → (the new value, None to delete; a result).
 Change = Callable[[Any], tuple[Any, R]]
+
+
+@dataclass(frozen=True)
+class LogWrite:
+    """One item written to a log: inserted (or replaced) when `insert`, else only replaced if still there
+    (a finished journal entry must not come back after the journal was cleared)."""
+
+    id: str
+    at: float  # its place in the log: the log is ordered by `at` (arrival time, epoch seconds)
+    item: dict[str, Any]
+    insert: bool = True
+
+
+@dataclass(frozen=True)
+class LogMark:
+    """How far one process's writes to a log have got (harness/shared_journal.py): it promised entries up
+    to `announced`, and everything up to `flushed` is stored; `age` is the seconds since it last wrote."""
+
+    process: str
+    announced: int
+    flushed: int
+    age: float
 
 
 class StoreUnavailable(Exception):
@@ -38,11 +61,18 @@ class Backend(Protocol):
     async def delete_prefix(self, prefix: str) -> None:
         """Drop every value whose key starts with `prefix` (rate-limit windows on reset)."""
 
-    # An ordered, bounded log of JSON items (the journal): oldest first, the oldest dropped past `limit`.
-    async def log_append(self, log: str, item_id: str, item: dict[str, Any], limit: int) -> None: ...
+    # A bounded log of JSON items (the journal), ordered by `at`: the oldest are dropped past `limit`.
+    async def log_put(
+        self, log: str, writes: Sequence[LogWrite], limit: int, mark: tuple[str, int] | None = None
+    ) -> None:
+        """Apply `writes` in order, in one step (a batch of journal entries); with `mark` (process, n),
+        in the same step, that process's `flushed` and `announced` become at least n."""
 
-    async def log_replace(self, log: str, item_id: str, item: dict[str, Any]) -> None:
-        """Replace the item if it is still in the log (a finished journal entry)."""
+    async def log_announce(self, log: str, process: str, announced: int) -> None:
+        """That process's `announced` becomes at least `announced`."""
+
+    async def log_marks(self, log: str) -> list[LogMark]:
+        """Every process's mark (forgetting those of processes silent for a day)."""
 
     async def log_items(self, log: str) -> list[dict[str, Any]]: ...
 

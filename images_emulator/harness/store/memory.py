@@ -5,9 +5,10 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
-from images_emulator.harness.store.backend import Change, R
+from images_emulator.harness.store.backend import Change, LogMark, LogWrite, R
 
 MAX_EXPIRING_KEYS = 50_000  # values with a lifetime (rate-limit windows, one per API key) kept at most
 
@@ -21,7 +22,8 @@ class MemoryBackend:
         # Keys of values with a lifetime, least recently written first: expired ones are swept from the
         # front, and past MAX_EXPIRING_KEYS the oldest goes (a client inventing keys cannot grow the store).
         self._expiring: OrderedDict[str, None] = OrderedDict()
-        self._logs: dict[str, OrderedDict[str, dict[str, Any]]] = {}
+        self._logs: dict[str, OrderedDict[str, tuple[float, dict[str, Any]]]] = {}  # id → (at, item), by `at`
+        self._marks: dict[tuple[str, str], tuple[int, int, float]] = {}  # (log, process) → announced, flushed, at
         self._blobs: OrderedDict[str, tuple[bytes, float]] = OrderedDict()  # least recently stored first
         self._blob_bytes = 0
         self._blob_limit = blob_bytes
@@ -78,22 +80,40 @@ class MemoryBackend:
                 del self._values[key]
                 self._expiring.pop(key, None)
 
-    async def log_append(self, log: str, item_id: str, item: dict[str, Any], limit: int) -> None:
+    async def log_put(
+        self, log: str, writes: Sequence[LogWrite], limit: int, mark: tuple[str, int] | None = None
+    ) -> None:
         with self._lock:
+            if mark is not None:
+                announced, flushed, _ = self._marks.get((log, mark[0]), (0, 0, 0.0))
+                self._marks[log, mark[0]] = (max(announced, mark[1]), max(flushed, mark[1]), time.monotonic())
             items = self._logs.setdefault(log, OrderedDict())
-            items[item_id] = item
+            for write in writes:
+                if write.id in items:
+                    items[write.id] = (items[write.id][0], write.item)
+                elif write.insert:
+                    last = next(reversed(items.values()), None)
+                    items[write.id] = (write.at, write.item)
+                    if last is not None and write.at < last[0]:  # arrived before the newest: put in its place
+                        ordered = sorted(items.items(), key=lambda pair: pair[1][0])
+                        items.clear()
+                        items.update(ordered)
             while len(items) > limit:
                 items.popitem(last=False)
 
-    async def log_replace(self, log: str, item_id: str, item: dict[str, Any]) -> None:
+    async def log_announce(self, log: str, process: str, announced: int) -> None:
         with self._lock:
-            items = self._logs.get(log)
-            if items is not None and item_id in items:
-                items[item_id] = item
+            old, flushed, _ = self._marks.get((log, process), (0, 0, 0.0))
+            self._marks[log, process] = (max(old, announced), flushed, time.monotonic())
+
+    async def log_marks(self, log: str) -> list[LogMark]:
+        with self._lock:
+            now = time.monotonic()
+            return [LogMark(p, a, f, now - at) for (name, p), (a, f, at) in self._marks.items() if name == log]
 
     async def log_items(self, log: str) -> list[dict[str, Any]]:
         with self._lock:
-            return list(self._logs.get(log, {}).values())
+            return [item for _, item in self._logs.get(log, {}).values()]
 
     async def log_remove(self, log: str, item_ids: list[str]) -> int:
         with self._lock:

@@ -2,7 +2,8 @@
 
 Every key is namespaced by a prefix (`--store-prefix`), so several emulators can share one Redis.
 Read-modify-writes are WATCH/MULTI transactions retried on a conflict; the bounded journal log is a
-list of ids (arrival order) beside a hash of items, kept in step by two small Lua scripts.
+sorted set of ids (scored by arrival time) beside a hash of items, kept in step by a small Lua script
+that applies a whole batch of writes in one call.
 
 When Redis cannot be reached, calls raise StoreUnavailable; after a timeout (an unreachable host, not a
 refused connection, which fails at once anyway) they fail fast for a moment (`PAUSE_SECONDS`) instead of
@@ -14,8 +15,8 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
@@ -25,21 +26,45 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from images_emulator.harness.store.backend import Change, R, StoreUnavailable
+from images_emulator.harness.store.backend import Change, LogMark, LogWrite, R, StoreUnavailable
 
 PAUSE_SECONDS = 1.0  # after a timeout, calls fail at once for this long
-APPEND = """
-redis.call('RPUSH', KEYS[1], ARGV[1])
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-local excess = redis.call('LLEN', KEYS[1]) - tonumber(ARGV[3])
-while excess > 0 do
-  redis.call('HDEL', KEYS[2], redis.call('LPOP', KEYS[1]))
-  excess = excess - 1
+# Sets a process's mark (KEYS[3], a hash: process → "announced flushed time") to at least the values given.
+MARK = """
+local function mark(key, process, announced, flushed)
+  local t = redis.call('TIME')
+  local old = redis.call('HGET', key, process)
+  if old then
+    local fields = string.gmatch(old, '%S+')
+    announced = math.max(announced, tonumber(fields()))
+    flushed = math.max(flushed, tonumber(fields()))
+  end
+  redis.call('HSET', key, process, string.format('%d %d %d.%06d', announced, flushed, t[1], t[2]))
 end
 """
-REPLACE = """
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+# KEYS: order (sorted set), items (hash), marks (hash). ARGV: limit, process ('' for no mark), mark, then per
+# write: insert flag, id, at, item.
+PUT = MARK + """
+for i = 4, #ARGV, 4 do
+  local id = ARGV[i + 1]
+  if ARGV[i] == '1' then
+    if redis.call('ZADD', KEYS[1], 'NX', ARGV[i + 2], id) == 1 or redis.call('HEXISTS', KEYS[2], id) == 1 then
+      redis.call('HSET', KEYS[2], id, ARGV[i + 3])
+    end
+  elseif redis.call('HEXISTS', KEYS[2], id) == 1 then
+    redis.call('HSET', KEYS[2], id, ARGV[i + 3])
+  end
+end
+local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[1])
+if excess > 0 then
+  local old = redis.call('ZRANGE', KEYS[1], 0, excess - 1)
+  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, excess - 1)
+  for _, old_id in ipairs(old) do redis.call('HDEL', KEYS[2], old_id) end
+end
+if ARGV[2] ~= '' then mark(KEYS[3], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[3])) end
 """
+ANNOUNCE = MARK + "mark(KEYS[1], ARGV[1], tonumber(ARGV[2]), 0)"
+FORGET_MARKS_AFTER = 86_400.0  # seconds a process's mark is kept after its last write
 
 
 def redacted(url: str) -> str:
@@ -67,8 +92,8 @@ class RedisBackend:
             retry=Retry(NoBackoff(), 1),
             retry_on_error=[RedisConnectionError],
         )
-        self._append = self._client.register_script(APPEND)
-        self._replace = self._client.register_script(REPLACE)
+        self._put = self._client.register_script(PUT)
+        self._announce = self._client.register_script(ANNOUNCE)
         self._paused_until = 0.0
 
     def _key(self, key: str) -> str:
@@ -125,20 +150,44 @@ class RedisBackend:
                 await self._client.delete(*names)
 
     def _log_keys(self, log: str) -> tuple[str, str]:
-        return self._key(f"log:{log}:ids"), self._key(f"log:{log}:items")
+        return self._key(f"log:{log}:order"), self._key(f"log:{log}:items")
 
-    async def log_append(self, log: str, item_id: str, item: dict[str, Any], limit: int) -> None:
-        with self._reaching():
-            await self._append(keys=self._log_keys(log), args=[item_id, json.dumps(item), limit])
+    def _marks_key(self, log: str) -> str:
+        return self._key(f"log:{log}:marks")
 
-    async def log_replace(self, log: str, item_id: str, item: dict[str, Any]) -> None:
+    async def log_put(
+        self, log: str, writes: Sequence[LogWrite], limit: int, mark: tuple[str, int] | None = None
+    ) -> None:
+        args: list[str | int | float] = [limit, *(mark or ("", 0))]
+        for write in writes:
+            args += [int(write.insert), write.id, repr(write.at), json.dumps(write.item)]
         with self._reaching():
-            await self._replace(keys=[self._log_keys(log)[1]], args=[item_id, json.dumps(item)])
+            await self._put(keys=[*self._log_keys(log), self._marks_key(log)], args=args)
+
+    async def log_announce(self, log: str, process: str, announced: int) -> None:
+        with self._reaching():
+            await self._announce(keys=[self._marks_key(log)], args=[process, announced])
+
+    async def log_marks(self, log: str) -> list[LogMark]:
+        key = self._marks_key(log)
+        with self._reaching():
+            raw = cast(dict[bytes, bytes], await self._client.hgetall(key))
+            seconds, micros = await self._client.time()
+        now = seconds + micros / 1e6
+        marks = []
+        for process, value in raw.items():
+            announced, flushed, at = value.split()
+            marks.append(LogMark(process.decode(), int(announced), int(flushed), now - float(at)))
+        forgotten = [mark.process for mark in marks if mark.age > FORGET_MARKS_AFTER]
+        if forgotten:
+            with self._reaching():
+                await self._client.hdel(key, *forgotten)
+        return marks
 
     async def log_items(self, log: str) -> list[dict[str, Any]]:
         ids_key, items_key = self._log_keys(log)
         with self._reaching():
-            ids = await self._client.lrange(ids_key, 0, -1)
+            ids = cast(list[bytes], await self._client.zrange(ids_key, 0, -1))
             raws = await self._client.hmget(items_key, ids) if ids else []
         return [json.loads(raw) for raw in raws if raw is not None]
 
@@ -147,7 +196,7 @@ class RedisBackend:
         with self._reaching():
             async with self._client.pipeline(transaction=True) as pipe:
                 for item_id in item_ids:
-                    pipe.lrem(ids_key, 0, item_id)
+                    pipe.zrem(ids_key, item_id)
                     pipe.hdel(items_key, item_id)
                 counts = await pipe.execute()
         return sum(1 for count in counts[::2] if count)

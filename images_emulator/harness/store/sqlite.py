@@ -1,38 +1,53 @@
 """The store the worker processes of one server share: an SQLite file in WAL mode (no server needed).
 
-Reads run inline on the process's own connection (WAL readers never wait). Writes go to one writer
-thread per process, which applies whatever has queued up in one transaction (group commit: under
-load a commit serves many requests) and holds an exclusive file lock around it, so the processes
-take turns without SQLite's sleeping busy-retry. Every read-modify-write runs inside that
-transaction, atomic across the processes. The event loop never waits on the file.
+Reads run inline on the process's own connection (WAL readers never wait). Writes are queued and
+applied on the event loop once per loop iteration: whatever queued up meanwhile shares one transaction
+(group commit), under an exclusive file lock, so the processes take turns without SQLite's sleeping
+busy-retry. Every read-modify-write runs inside that transaction, atomic across the processes. A
+transaction is short (the journal stores a batch per 10 ms, harness/shared_journal.py), so the loop
+waits on the file less than it would hand work to a thread and back: a writer thread made every
+statement a GIL handoff with the loop, and cost more than the writes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import fcntl
 import itertools
 import json
-import queue
+import mmap
+import os
 import sqlite3
+import struct
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from images_emulator.harness.store.backend import Change, R
+from images_emulator.harness.store.backend import Change, LogMark, LogWrite, R
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires REAL);
 CREATE TABLE IF NOT EXISTS log (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, log TEXT NOT NULL, id TEXT NOT NULL, item TEXT NOT NULL,
-    UNIQUE (log, id)
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, log TEXT NOT NULL, id TEXT NOT NULL, at REAL NOT NULL,
+    item TEXT NOT NULL, UNIQUE (log, id)
+);
+CREATE INDEX IF NOT EXISTS log_order ON log (log, at);
+CREATE TABLE IF NOT EXISTS marks (
+    log TEXT NOT NULL, process TEXT NOT NULL, announced INTEGER NOT NULL, flushed INTEGER NOT NULL,
+    at REAL NOT NULL, PRIMARY KEY (log, process)
 );
 CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, data BLOB NOT NULL, expires REAL NOT NULL);
 """
+SCHEMA_VERSION = 2  # 2: the log ordered by `at` (a file of version 1 has its log table made again)
+MARK = (
+    "INSERT INTO marks (log, process, announced, flushed, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (log, process) "
+    "DO UPDATE SET announced = max(announced, excluded.announced), flushed = max(flushed, excluded.flushed), "
+    "at = excluded.at"
+)
+FORGET_MARKS_AFTER = 86_400.0  # seconds a process's mark is kept after its last write
 MAX_BATCH = 256  # writes applied in one transaction at most
 
 
@@ -43,6 +58,22 @@ def connect(path: Path) -> sqlite3.Connection:
     return db
 
 
+def migrate(db: sqlite3.Connection) -> None:
+    """The schema, made or brought to SCHEMA_VERSION in one transaction (workers may start together)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+            db.execute("DROP TABLE IF EXISTS log")
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                db.execute(statement)
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
 @dataclass
 class Write:
     """One write for the writer thread: `apply(db)` inside the batch's transaction."""
@@ -50,51 +81,75 @@ class Write:
     apply: Callable[[sqlite3.Connection], Any]
     future: asyncio.Future[Any] | None = None  # None: nobody waits for it
     trims: tuple[str, int] | None = None  # (log, limit): trim that log after the batch
+    changes_values: bool = False  # writes the kv table: the version is bumped after the commit
     outcome: tuple[Any, BaseException | None] = field(default=(None, None))
 
 
-class Writer:
-    """The writer thread: batches of writes, one transaction each, under the file lock."""
+class Version:
+    """A counter in a small file every process maps: bumped after each transaction that changed a value,
+    so that a process reads a value again only when some process has changed one (every request reads
+    the scheduled faults; almost none change them)."""
 
     def __init__(self, path: Path) -> None:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            if os.fstat(fd).st_size < 8:
+                os.ftruncate(fd, 8)
+            self._map = mmap.mmap(fd, 8)
+        finally:
+            os.close(fd)
+
+    def get(self) -> int:
+        return int(struct.unpack_from("<Q", self._map)[0])
+
+    def bump(self) -> None:
+        """Under the write lock (one writer at a time)."""
+        struct.pack_into("<Q", self._map, 0, self.get() + 1)
+
+    def close(self) -> None:
+        self._map.close()
+
+
+class Writer:
+    """Batches of writes, one transaction each, under the file lock, applied on the event loop."""
+
+    def __init__(self, path: Path, version: Version) -> None:
+        self._version = version
         self._db = connect(path)
         self._lock_file = open(f"{path}.lock", "a")  # noqa: SIM115  # held for the writer's life
-        self._queue: queue.SimpleQueue[Write | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="images-emulator-sqlite", daemon=True)
-        self._thread.start()
+        self._pending: list[Write] = []
+        self._scheduled = False
 
     def submit(self, write: Write) -> None:
-        self._queue.put(write)
+        """Queue `write` for this loop iteration's transaction (outside a loop: apply it now)."""
+        self._pending.append(write)
+        if self._scheduled:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._drain()
+            return
+        self._scheduled = True
+        loop.call_soon(self._drain)
 
-    async def call(self, apply: Callable[[sqlite3.Connection], R]) -> R:
+    async def call(self, apply: Callable[[sqlite3.Connection], R], *, changes_values: bool = False) -> R:
         """`apply(db)` in the writer's next transaction; its result."""
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self.submit(Write(apply, future))
+        self.submit(Write(apply, future, changes_values=changes_values))
         return await future
 
     def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=5)
+        self._drain()
         self._db.close()
         self._lock_file.close()
 
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            while len(batch) < MAX_BATCH:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    self._queue.put(None)  # stop after this batch
-                    break
-                batch.append(item)
+    def _drain(self) -> None:
+        self._scheduled = False
+        while self._pending:
+            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             self._apply(batch)
-            self._resolve(batch)
+            _settle(batch)
 
     def _apply(self, batch: list[Write]) -> None:
         db = self._db
@@ -115,11 +170,13 @@ class Writer:
                     trims[write.trims[0]] = write.trims[1]
             for log, limit in trims.items():
                 db.execute(
-                    "DELETE FROM log WHERE log = ? AND seq <= "
-                    "(SELECT seq FROM log WHERE log = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+                    "DELETE FROM log WHERE log = ? AND seq IN "
+                    "(SELECT seq FROM log WHERE log = ? ORDER BY at DESC, seq DESC LIMIT -1 OFFSET ?)",
                     (log, log, limit),
                 )
             db.execute("COMMIT")
+            if any(write.changes_values for write in batch):
+                self._version.bump()
         except Exception as exc:  # the transaction itself failed (disk full, ...): every write did
             if db.in_transaction:
                 db.execute("ROLLBACK")
@@ -127,16 +184,6 @@ class Writer:
                 write.outcome = (None, exc)
         finally:
             fcntl.flock(self._lock_file, fcntl.LOCK_UN)
-
-    @staticmethod
-    def _resolve(batch: list[Write]) -> None:
-        by_loop: dict[asyncio.AbstractEventLoop, list[Write]] = {}
-        for write in batch:
-            if write.future is not None:
-                by_loop.setdefault(write.future.get_loop(), []).append(write)
-        for loop, writes in by_loop.items():
-            with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits any more
-                loop.call_soon_threadsafe(_settle, writes)
 
 
 def _settle(writes: list[Write]) -> None:
@@ -151,6 +198,7 @@ def _settle(writes: list[Write]) -> None:
             future.set_result(value)
 
 
+MAX_CACHED_VALUES = 1024  # values a process keeps between changes (rate-limit windows: one per API key)
 SWEEP_EVERY = 256  # writes of values with a lifetime between two deletions of the expired ones
 
 
@@ -164,8 +212,10 @@ class SqliteBackend:
         self._lock = threading.Lock()  # the reading connection, shared by the loop and threads
         self._expiring_writes = itertools.count(1)
         with self._lock:
-            self._db.executescript(SCHEMA)
-        self._writer = Writer(path)
+            migrate(self._db)
+        self._version = Version(Path(f"{path}.version"))
+        self._cache: dict[str, tuple[int, str | None, float | None]] = {}  # key → (version, value, expires)
+        self._writer = Writer(path, self._version)
 
     async def ping(self) -> None:
         with self._lock:
@@ -175,6 +225,7 @@ class SqliteBackend:
         self._writer.close()
         with self._lock:
             self._db.close()
+        self._version.close()
 
     async def update(self, key: str, change: Change[R], ttl: float | None = None) -> R:
         def apply(db: sqlite3.Connection) -> R:
@@ -194,42 +245,67 @@ class SqliteBackend:
                     db.execute("DELETE FROM kv WHERE expires <= ?", (now,))  # windows of keys not seen again
             return result
 
-        return await self._writer.call(apply)
+        return await self._writer.call(apply, changes_values=True)
 
     async def read(self, key: str) -> Any:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT value FROM kv WHERE key = ? AND (expires IS NULL OR expires > ?)", (key, time.time())
-            ).fetchone()
-        return json.loads(row[0]) if row else None
+        version = self._version.get()
+        cached = self._cache.get(key)
+        if cached is None or cached[0] != version:
+            with self._lock:
+                row = self._db.execute("SELECT value, expires FROM kv WHERE key = ?", (key,)).fetchone()
+            if len(self._cache) >= MAX_CACHED_VALUES:
+                self._cache.clear()
+            cached = self._cache[key] = (version, *(row or (None, None)))
+        _, value, expires = cached
+        if value is None or (expires is not None and expires <= time.time()):
+            return None
+        return json.loads(value)
 
     async def delete_prefix(self, prefix: str) -> None:
         await self._writer.call(
-            lambda db: db.execute("DELETE FROM kv WHERE substr(key, 1, ?) = ?", (len(prefix), prefix))
+            lambda db: db.execute("DELETE FROM kv WHERE substr(key, 1, ?) = ?", (len(prefix), prefix)),
+            changes_values=True,
         )
 
-    async def log_append(self, log: str, item_id: str, item: dict[str, Any], limit: int) -> None:
-        """Queued, not awaited: the entry's finish (awaited) comes after it in the same queue."""
-        text = json.dumps(item)
-        self._writer.submit(
-            Write(
-                lambda db: db.execute(
-                    "INSERT OR REPLACE INTO log (log, id, item) VALUES (?, ?, ?)", (log, item_id, text)
-                ),
-                trims=(log, limit),
-            )
-        )
+    async def log_put(
+        self, log: str, writes: Sequence[LogWrite], limit: int, mark: tuple[str, int] | None = None
+    ) -> None:
+        rows = [(write.insert, log, write.id, write.at, json.dumps(write.item)) for write in writes]
 
-    async def log_replace(self, log: str, item_id: str, item: dict[str, Any]) -> None:
-        text = json.dumps(item)
-        await self._writer.call(
-            lambda db: db.execute("UPDATE log SET item = ? WHERE log = ? AND id = ?", (text, log, item_id))
-        )
+        def apply(db: sqlite3.Connection) -> None:
+            for insert, *row in rows:
+                if insert:
+                    db.execute(
+                        "INSERT INTO log (log, id, at, item) VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT (log, id) DO UPDATE SET item = excluded.item",
+                        row,
+                    )
+                else:
+                    db.execute("UPDATE log SET item = ? WHERE log = ? AND id = ?", (row[3], row[0], row[1]))
+            if mark is not None:
+                db.execute(MARK, (log, mark[0], mark[1], mark[1], time.time()))
+
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._writer.submit(Write(apply, future, trims=(log, limit)))
+        await future
+
+    async def log_announce(self, log: str, process: str, announced: int) -> None:
+        await self._writer.call(lambda db: db.execute(MARK, (log, process, announced, 0, time.time())))
+
+    async def log_marks(self, log: str) -> list[LogMark]:
+        with self._lock:
+            query = "SELECT process, announced, flushed, at FROM marks WHERE log = ?"
+            rows = self._db.execute(query, (log,)).fetchall()
+        now = time.time()
+        if any(now - at > FORGET_MARKS_AFTER for *_, at in rows):
+            cutoff = now - FORGET_MARKS_AFTER
+            self._writer.submit(Write(lambda db: db.execute("DELETE FROM marks WHERE at < ?", (cutoff,))))
+        return [LogMark(process, announced, flushed, now - at) for process, announced, flushed, at in rows]
 
     async def log_items(self, log: str) -> list[dict[str, Any]]:
         await self._writer.call(lambda db: None)  # this process's queued writes first
         with self._lock:
-            rows = self._db.execute("SELECT item FROM log WHERE log = ? ORDER BY seq", (log,)).fetchall()
+            rows = self._db.execute("SELECT item FROM log WHERE log = ? ORDER BY at, seq", (log,)).fetchall()
         return [json.loads(row[0]) for row in rows]
 
     async def log_remove(self, log: str, item_ids: list[str]) -> int:
