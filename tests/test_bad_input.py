@@ -590,6 +590,21 @@ def test_headers_dripped_byte_by_byte_get_a_408_and_a_close(impatient_server: Em
     assert status == 408 and error["code"] == "request_timeout"
 
 
+def test_a_head_stalled_after_a_first_answer_on_the_same_connection_gets_a_408(
+    impatient_server: EmulatorProcess,
+) -> None:
+    """The deadline is armed again when the next head begins on a kept-alive connection."""
+    with connect(impatient_server) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = sock.recv(65536)
+        assert first.startswith(b"HTTP/1.1 200")
+        sock.sendall(request_head()[:20])  # then nothing: the head never ends
+        started = time.monotonic()
+        status, error = status_and_error(read_until_closed(sock))
+    assert status == 408 and error["code"] == "request_timeout"
+    assert time.monotonic() - started < 4  # the 1 s deadline, not uvicorn's 5 s keep-alive
+
+
 def test_a_connection_that_sends_nothing_is_closed(impatient_server: EmulatorProcess) -> None:
     with connect(impatient_server) as sock:
         assert read_until_closed(sock) == b""

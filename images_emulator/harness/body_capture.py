@@ -12,6 +12,7 @@ that hold a secret (api_key, password...) are masked (harness/redact.py).
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
@@ -194,13 +195,18 @@ class MultipartSummary:
         return body
 
 
+@functools.lru_cache(maxsize=64)
+def media_and_boundary(content_type: str) -> tuple[str, bytes | None]:
+    """A content type's lower-case media type and multipart boundary (clients repeat theirs)."""
+    media, options = parse_options_header(content_type)
+    return media.decode("latin-1").lower(), options.get(b"boundary")
+
+
 class BodyCapture:
     """Fed every request body chunk; `summary()` is the journal's `body`."""
 
     def __init__(self, content_type: str) -> None:
-        media, options = parse_options_header(content_type)
-        self.media = media.decode("latin-1").lower()
-        boundary = options.get(b"boundary")
+        self.media, boundary = media_and_boundary(content_type)
         self.multipart = MultipartSummary(boundary) if self.media == "multipart/form-data" and boundary else None
         self.preview = bytearray()
         self.size = 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,26 +112,29 @@ class Entry:
 
 
 class Journal:
-    """The bounded journal (size 0 disables it)."""
+    """The bounded journal (size 0 disables it).
+
+    With the memory store the journal is this process's own: it keeps the Entry objects themselves,
+    complete as soon as their requests are, and serializes them only when read. With a shared store,
+    entries go through the process's SharedJournalWriter.
+    """
 
     def __init__(self, backend: Backend, size: int) -> None:
         self.backend = backend
         self.size = size
-        self.eager = backend.kind == "memory"  # cheap to write twice: every entry shows while in flight
+        self._local: OrderedDict[str, Entry] | None = OrderedDict() if backend.kind == "memory" else None
         self._shared = SharedJournalWriter(backend, LOG, size)
         self._in_flight: dict[str, Entry] = {}  # shared stores: requests in flight in this process
         self._sweeper: asyncio.Task[None] | None = None
-
-    async def _put(self, writes: list[LogWrite]) -> None:
-        await self.backend.log_put(LOG, writes, self.size)
 
     async def arrive(self, entry: Entry) -> None:
         """`entry`'s request arrived."""
         if not self.size:
             return
-        if self.eager:
-            entry.published = True
-            await self._put([LogWrite(entry.id, entry.at, entry.to_dict())])
+        if self._local is not None:
+            self._local[entry.id] = entry
+            while len(self._local) > self.size:
+                self._local.popitem(last=False)
             return
         self._in_flight[entry.id] = entry
         if self._sweeper is None:
@@ -152,27 +156,26 @@ class Journal:
 
     async def finish(self, entry: Entry) -> None:
         """`entry` is complete: stored (or, in a shared store, sure to be found) before this returns."""
-        if not self.size:
-            return
-        write = LogWrite(entry.id, entry.at, entry.to_dict(), insert=not entry.published)
-        if self.eager:
-            await self._put([write])
-        else:
-            self._in_flight.pop(entry.id, None)
-            await self._shared.put(write)
+        if not self.size or self._local is not None:
+            return  # the local journal holds the entry itself
+        self._in_flight.pop(entry.id, None)
+        await self._shared.put(LogWrite(entry.id, entry.at, entry.to_dict(), insert=not entry.published))
 
     async def flush(self) -> None:
         """Store what this process has buffered (at shutdown)."""
-        if not self.eager:
+        if self._local is None:
             await self._shared.flush()
 
     async def entries(self, session: str | None = None) -> list[dict[str, Any]]:
-        if not self.eager:
-            await self._shared.settle()  # every process's entries so far, first
+        if self._local is not None:
+            return [e.to_dict() for e in list(self._local.values()) if session is None or e.session == session]
+        await self._shared.settle()  # every process's entries so far, first
         items = await self.backend.log_items(LOG)
         return [item for item in items if session is None or item["session"] == session]
 
     async def clear(self, session: str | None = None) -> int:
         """Drop every entry (or the session's); returns how many were dropped."""
         doomed = [item["id"] for item in await self.entries(session)]
+        if self._local is not None:
+            return sum(self._local.pop(entry_id, None) is not None for entry_id in doomed)
         return await self.backend.log_remove(LOG, doomed) if doomed else 0

@@ -106,9 +106,12 @@ class GuardedProtocol(asyncio.Protocol):
         self._arm()
 
     def data_received(self, data: bytes) -> None:
-        if not self.in_progress and not self.head_seen and not self._head_within_limit(data):
-            self._refuse(ApiError(400, HEAD_TOO_LARGE_MESSAGE))
-            return
+        if not self.in_progress and not self.head_seen:
+            if not self._head_within_limit(data):
+                self._refuse(ApiError(400, HEAD_TOO_LARGE_MESSAGE))
+                return
+            if not self.head_seen and self.deadline is None:
+                self._arm()  # a head begun after a response (uvicorn's keep-alive timer stopped at its first byte)
         self.inner.data_received(data)
 
     def eof_received(self) -> bool | None:
@@ -133,10 +136,11 @@ class GuardedProtocol(asyncio.Protocol):
         self._disarm()
 
     def response_done(self) -> None:
+        # No deadline is armed here: an idle keep-alive connection is closed by uvicorn's keep-alive timer (5 s), and a
+        # head that begins arms one in data_received, so a request that comes whole costs no timer.
         self.in_progress = max(0, self.in_progress - 1)
         if not self.in_progress:
             self.head_bytes, self.head_seen, self.head_tail = 0, False, b""
-            self._arm()
 
     # --- the head's size ----------------------------------------------------------------------------
 
