@@ -243,3 +243,13 @@ def test_an_sqlite_value_changed_by_one_process_is_read_fresh_by_another(tmp_pat
             await other.close()
 
     assert asyncio.run(scenario()) == (None, {"rules": ["r1"]}, None)
+
+
+@pytest.mark.parametrize("store", ["sqlite", "redis"])
+def test_a_shared_journal_keeps_the_newest_journal_size_requests(store: str, redis_server: RedisServer) -> None:
+    args = ["--workers", "2", "--journal-size", "3"]
+    if store == "redis":
+        args += ["--store", redis_server.url, "--store-prefix", f"bound-{uuid.uuid4().hex[:8]}:"]
+    with EmulatorProcess(env={**SECRET, "EMULATOR_API_DATE": TODAY}, args=tuple(args)) as server:
+        sent = [generate(server, f"bounded {i}").headers["x-request-id"] for i in range(8)]
+        assert [entry["id"] for entry in journal(server)] == sent[-3:]

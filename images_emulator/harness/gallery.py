@@ -49,8 +49,12 @@ class Exhibit:
     pictures: list[Picture] = field(default_factory=list)
 
     def size(self) -> int:
-        kept = sum(map(len, self.raw)) + sum(footprint(image) for image in self.uploads)
-        return kept + sum(len(p.data) + len(p.thumbnail) for p in self.pictures) + 512
+        kept = sum(map(len, self.raw)) + 512
+        if self.uploads:
+            kept += sum(footprint(image) for image in self.uploads)
+        if self.pictures:
+            kept += sum(len(p.data) + len(p.thumbnail) for p in self.pictures)
+        return kept
 
 
 class Gallery:

@@ -170,7 +170,7 @@ class Journal:
         if self._local is not None:
             return [e.to_dict() for e in list(self._local.values()) if session is None or e.session == session]
         await self._shared.settle()  # every process's entries so far, first
-        items = await self.backend.log_items(LOG)
+        items = await self.backend.log_items(LOG, self.size)
         return [item for item in items if session is None or item["session"] == session]
 
     async def clear(self, session: str | None = None) -> int:

@@ -14,8 +14,9 @@ Change = Callable[[Any], tuple[Any, R]]
 
 @dataclass(frozen=True)
 class LogWrite:
-    """One item written to a log: inserted (or replaced) when `insert`, else only replaced if still there
-    (a finished journal entry must not come back after the journal was cleared)."""
+    """One item written to a log: inserted when `insert` (a new id: the first write of an entry, by the one
+    process that handles its request), else replaced if still there (a finished journal entry must not
+    come back after the journal was cleared)."""
 
     id: str
     at: float  # its place in the log: the log is ordered by `at` (arrival time, epoch seconds)
@@ -74,7 +75,8 @@ class Backend(Protocol):
     async def log_marks(self, log: str) -> list[LogMark]:
         """Every process's mark (forgetting those of processes silent for a day)."""
 
-    async def log_items(self, log: str) -> list[dict[str, Any]]: ...
+    async def log_items(self, log: str, limit: int) -> list[dict[str, Any]]:
+        """The newest `limit` items, oldest first (a backend may trim lazily: it keeps at least these)."""
 
     async def log_remove(self, log: str, item_ids: list[str]) -> int:
         """Remove these items; returns how many were there."""

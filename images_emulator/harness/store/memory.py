@@ -111,9 +111,9 @@ class MemoryBackend:
             now = time.monotonic()
             return [LogMark(p, a, f, now - at) for (name, p), (a, f, at) in self._marks.items() if name == log]
 
-    async def log_items(self, log: str) -> list[dict[str, Any]]:
+    async def log_items(self, log: str, limit: int) -> list[dict[str, Any]]:
         with self._lock:
-            return [item for _, item in self._logs.get(log, {}).values()]
+            return [item for _, item in self._logs.get(log, {}).values()][-limit:]
 
     async def log_remove(self, log: str, item_ids: list[str]) -> int:
         with self._lock:

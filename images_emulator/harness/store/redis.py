@@ -26,6 +26,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from images_emulator.harness.store import codec
 from images_emulator.harness.store.backend import Change, LogMark, LogWrite, R, StoreUnavailable
 
 PAUSE_SECONDS = 1.0  # after a timeout, calls fail at once for this long
@@ -160,7 +161,7 @@ class RedisBackend:
     ) -> None:
         args: list[str | int | float] = [limit, *(mark or ("", 0))]
         for write in writes:
-            args += [int(write.insert), write.id, repr(write.at), json.dumps(write.item)]
+            args += [int(write.insert), write.id, repr(write.at), codec.dumps(write.item)]
         with self._reaching():
             await self._put(keys=[*self._log_keys(log), self._marks_key(log)], args=args)
 
@@ -184,12 +185,12 @@ class RedisBackend:
                 await self._client.hdel(key, *forgotten)
         return marks
 
-    async def log_items(self, log: str) -> list[dict[str, Any]]:
+    async def log_items(self, log: str, limit: int) -> list[dict[str, Any]]:
         ids_key, items_key = self._log_keys(log)
         with self._reaching():
-            ids = cast(list[bytes], await self._client.zrange(ids_key, 0, -1))
+            ids = cast(list[bytes], await self._client.zrange(ids_key, -limit, -1))
             raws = await self._client.hmget(items_key, ids) if ids else []
-        return [json.loads(raw) for raw in raws if raw is not None]
+        return [codec.loads(raw) for raw in raws if raw is not None]
 
     async def log_remove(self, log: str, item_ids: list[str]) -> int:
         ids_key, items_key = self._log_keys(log)

@@ -26,14 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from images_emulator.harness.store import codec
 from images_emulator.harness.store.backend import Change, LogMark, LogWrite, R
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires REAL);
-CREATE TABLE IF NOT EXISTS log (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, log TEXT NOT NULL, id TEXT NOT NULL, at REAL NOT NULL,
-    item TEXT NOT NULL, UNIQUE (log, id)
-);
+CREATE TABLE IF NOT EXISTS log (log TEXT NOT NULL, id TEXT NOT NULL, at REAL NOT NULL, item TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS log_order ON log (log, at);
 CREATE TABLE IF NOT EXISTS marks (
     log TEXT NOT NULL, process TEXT NOT NULL, announced INTEGER NOT NULL, flushed INTEGER NOT NULL,
@@ -41,14 +39,19 @@ CREATE TABLE IF NOT EXISTS marks (
 );
 CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, data BLOB NOT NULL, expires REAL NOT NULL);
 """
-SCHEMA_VERSION = 2  # 2: the log ordered by `at` (a file of version 1 has its log table made again)
+SCHEMA_VERSION = 4  # 3: the log ordered by `at` (a file of an older version has its log table made again)
 MARK = (
     "INSERT INTO marks (log, process, announced, flushed, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (log, process) "
     "DO UPDATE SET announced = max(announced, excluded.announced), flushed = max(flushed, excluded.flushed), "
     "at = excluded.at"
 )
+# An item is inserted once, by the one process that handled its request, then at most replaced. No index
+# on the (random) ids: it would scatter every batch over many pages; a replacement finds its row by `at`.
+INSERT = "INSERT INTO log (log, id, at, item) VALUES (?, ?, ?, ?)"
+REPLACE = "UPDATE log SET item = ? WHERE log = ? AND at = ? AND id = ?"
 FORGET_MARKS_AFTER = 86_400.0  # seconds a process's mark is kept after its last write
-MAX_BATCH = 256  # writes applied in one transaction at most
+MAX_BATCH = 256
+TRIM_EVERY = 64  # log items added by a process between two trims, at least  # writes applied in one transaction at most
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -170,8 +173,8 @@ class Writer:
                     trims[write.trims[0]] = write.trims[1]
             for log, limit in trims.items():
                 db.execute(
-                    "DELETE FROM log WHERE log = ? AND seq IN "
-                    "(SELECT seq FROM log WHERE log = ? ORDER BY at DESC, seq DESC LIMIT -1 OFFSET ?)",
+                    "DELETE FROM log WHERE log = ? AND rowid IN "
+                    "(SELECT rowid FROM log WHERE log = ? ORDER BY at DESC, rowid DESC LIMIT -1 OFFSET ?)",
                     (log, log, limit),
                 )
             db.execute("COMMIT")
@@ -211,6 +214,7 @@ class SqliteBackend:
         self._db = connect(path)
         self._lock = threading.Lock()  # the reading connection, shared by the loop and threads
         self._expiring_writes = itertools.count(1)
+        self._added = 0  # log items this process added since it last trimmed
         with self._lock:
             migrate(self._db)
         self._version = Version(Path(f"{path}.version"))
@@ -270,23 +274,28 @@ class SqliteBackend:
     async def log_put(
         self, log: str, writes: Sequence[LogWrite], limit: int, mark: tuple[str, int] | None = None
     ) -> None:
-        rows = [(write.insert, log, write.id, write.at, json.dumps(write.item)) for write in writes]
+        # Runs of inserts (and of replacements) each in one executemany, in the order given.
+        runs: list[tuple[str, list[tuple[Any, ...]]]] = [
+            (INSERT, [(log, w.id, w.at, codec.dumps(w.item)) for w in group])
+            if insert
+            else (REPLACE, [(codec.dumps(w.item), log, w.at, w.id) for w in group])
+            for insert, group in itertools.groupby(writes, key=lambda write: write.insert)
+        ]
 
         def apply(db: sqlite3.Connection) -> None:
-            for insert, *row in rows:
-                if insert:
-                    db.execute(
-                        "INSERT INTO log (log, id, at, item) VALUES (?, ?, ?, ?) "
-                        "ON CONFLICT (log, id) DO UPDATE SET item = excluded.item",
-                        row,
-                    )
-                else:
-                    db.execute("UPDATE log SET item = ? WHERE log = ? AND id = ?", (row[3], row[0], row[1]))
+            for statement, rows in runs:
+                db.executemany(statement, rows)
             if mark is not None:
                 db.execute(MARK, (log, mark[0], mark[1], mark[1], time.time()))
 
+        # The log is trimmed to `limit` once this process has added a tenth of it (reads take the newest
+        # `limit`): trimming is a scan of the index, too much for every batch.
+        self._added += len(writes)
+        trims = None
+        if self._added >= max(TRIM_EVERY, limit // 10):
+            self._added, trims = 0, (log, limit)
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._writer.submit(Write(apply, future, trims=(log, limit)))
+        self._writer.submit(Write(apply, future, trims=trims))
         await future
 
     async def log_announce(self, log: str, process: str, announced: int) -> None:
@@ -302,11 +311,12 @@ class SqliteBackend:
             self._writer.submit(Write(lambda db: db.execute("DELETE FROM marks WHERE at < ?", (cutoff,))))
         return [LogMark(process, announced, flushed, now - at) for process, announced, flushed, at in rows]
 
-    async def log_items(self, log: str) -> list[dict[str, Any]]:
+    async def log_items(self, log: str, limit: int) -> list[dict[str, Any]]:
         await self._writer.call(lambda db: None)  # this process's queued writes first
+        newest = "SELECT item, at, rowid AS n FROM log WHERE log = ? ORDER BY at DESC, n DESC LIMIT ?"
         with self._lock:
-            rows = self._db.execute("SELECT item FROM log WHERE log = ? ORDER BY at, seq", (log,)).fetchall()
-        return [json.loads(row[0]) for row in rows]
+            rows = self._db.execute(f"SELECT item FROM ({newest}) ORDER BY at, n", (log, limit)).fetchall()
+        return [codec.loads(row[0]) for row in rows]
 
     async def log_remove(self, log: str, item_ids: list[str]) -> int:
         def apply(db: sqlite3.Connection) -> int:
