@@ -37,7 +37,8 @@ def open_store(url: str, *, prefix: str, blob_bytes: int) -> Backend:
     if kind == "sqlite":
         from images_emulator.harness.store.sqlite import SqliteBackend
 
-        return SqliteBackend(Path(urlsplit(url.strip()).path), blob_bytes)
+        # `sqlite:////tmp/x.db` has the path `//tmp/x.db`, which POSIX paths keep as written.
+        return SqliteBackend(Path("/" + urlsplit(url.strip()).path.lstrip("/")), blob_bytes)
     from images_emulator.harness.store.redis import RedisBackend
 
     return RedisBackend(url.strip(), prefix)
