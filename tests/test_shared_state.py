@@ -177,6 +177,38 @@ def test_redis_lost_and_back_loses_no_image_request(redis_server: RedisServer) -
         assert [entry["body"]["prompt"] for entry in journal(first)][-1] == "after"
 
 
+def test_a_fault_fires_on_the_very_next_request_of_a_replica_that_keeps_the_rules(
+    replicas: tuple[EmulatorProcess, ...],
+) -> None:
+    """Each process keeps the rules between changes; a change is acknowledged by all before it returns."""
+    first, second = replicas
+    for round_ in range(3):
+        for warm in range(3):  # second subscribes at its first read, then holds "no rules"
+            assert generate(second, f"warm {round_}.{warm}").status_code == 200
+            time.sleep(0.1)
+        rule = httpx2.post(first.base_url + "/__emulator/faults", json={"fault": "server_error"}, timeout=30)
+        assert rule.status_code == 201
+        assert generate(second, f"faulted {round_}").status_code == 500
+        assert generate(second, f"after {round_}").status_code == 200
+
+
+def test_after_redis_comes_back_a_fault_scheduled_on_one_fires_on_the_other(redis_server: RedisServer) -> None:
+    first, second = pair(redis_server.url)
+    with first, second:
+        assert generate(second, "before").status_code == 200
+        redis_server.restart()  # the same port, every connection dropped
+        deadline = time.monotonic() + 10
+        scheduled = None
+        while time.monotonic() < deadline:
+            scheduled = httpx2.post(first.base_url + "/__emulator/faults", json={"fault": "server_error"}, timeout=30)
+            if scheduled.status_code == 201:
+                break
+            time.sleep(0.05)
+        assert scheduled is not None and scheduled.status_code == 201
+        assert generate(second, "faulted").status_code == 500
+        assert generate(second, "after").status_code == 200
+
+
 def test_two_workers_share_one_state_without_a_store_server() -> None:
     with EmulatorProcess(env={**SECRET, "EMULATOR_API_DATE": TODAY}, args=("--workers", "2")) as server:
         scheduled = httpx2.post(

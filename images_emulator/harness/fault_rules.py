@@ -8,14 +8,12 @@ then, not a surprise later.
 from __future__ import annotations
 
 import contextlib
-import functools
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from images_emulator.contract.endpoints import endpoint_named
 from images_emulator.contract.errors import ApiError, missing_parameter, quote_list, unknown_parameter
-from images_emulator.harness.coalesce import CoalescedRead
 from images_emulator.harness.fault_kinds import (
     ERROR_KINDS,
     FAULT_KINDS,
@@ -201,14 +199,7 @@ class FaultBook:
 
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
-        # Every request reads the rules: from Redis, the requests that arrive together read them once (the
-        # memory store reads at no cost; the SQLite store keeps a value until some process changes one).
-        self._read_rules: Callable[[], Awaitable[Any]] = (
-            CoalescedRead(self._read) if backend.kind == "redis" else functools.partial(backend.read, self.KEY)
-        )
-
-    async def _read(self) -> Any:
-        return await self.backend.read(self.KEY)
+        backend.watch(self.KEY)  # every request reads the rules: each process keeps them between changes
 
     @staticmethod
     def _rules(value: dict[str, Any] | None) -> list[FaultRule]:
@@ -254,8 +245,8 @@ class FaultBook:
 
     async def take(self, target: Target) -> Fault | None:
         """The first rule matching `target`, consumed once (removed when used up)."""
-        value = await self._read_rules()
-        if not value or not value.get("rules"):
+        value = await self.backend.read(self.KEY)
+        if not value or not any(_record_matches(record, target) for record in value.get("rules", [])):
             return None  # the common case, without a write
 
         def change(value: dict[str, Any] | None) -> tuple[dict[str, Any] | None, Fault | None]:

@@ -50,6 +50,10 @@ class Backend(Protocol):
 
     async def close(self) -> None: ...
 
+    def watch(self, key: str) -> None:
+        """Reads of `key` may come from this process's copy: every process's change of it drops the copies
+        of all of them before that change returns (Redis; SQLite copies every value this way anyway)."""
+
     async def update(self, key: str, change: Change[R], ttl: float | None = None) -> R:
         """Atomically, across every process sharing the store: read `key`, write `change`'s new value (kept
         `ttl` seconds when given), return its result. `change` is pure and may be called more than once

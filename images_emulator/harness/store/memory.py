@@ -42,6 +42,9 @@ class MemoryBackend:
             return None
         return value
 
+    def watch(self, key: str) -> None:
+        return None
+
     async def update(self, key: str, change: Change[R], ttl: float | None = None) -> R:
         with self._lock:
             now = time.monotonic()

@@ -28,6 +28,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from images_emulator.harness.store import codec
 from images_emulator.harness.store.backend import Change, LogMark, LogWrite, R, StoreUnavailable
+from images_emulator.harness.store.redis_watch import WatchedKeys
 
 PAUSE_SECONDS = 1.0  # after a timeout, calls fail at once for this long
 # Sets a process's mark (KEYS[3], a hash: process → "announced flushed time") to at least the values given.
@@ -96,6 +97,10 @@ class RedisBackend:
         self._put = self._client.register_script(PUT)
         self._announce = self._client.register_script(ANNOUNCE)
         self._paused_until = 0.0
+        self._watched = WatchedKeys(self._client, self._key("watch"), self._key("watch:ack:"))
+
+    def watch(self, key: str) -> None:
+        self._watched.keys.add(key)
 
     def _key(self, key: str) -> str:
         return self.prefix + key
@@ -118,6 +123,7 @@ class RedisBackend:
             await self._client.ping()
 
     async def close(self) -> None:
+        await self._watched.close()
         await self._client.aclose()
 
     async def update(self, key: str, change: Change[R], ttl: float | None = None) -> R:
@@ -128,21 +134,33 @@ class RedisBackend:
                     try:
                         await pipe.watch(name)
                         raw = await pipe.get(name)
-                        new, result = change(json.loads(raw) if raw is not None else None)
+                        old = json.loads(raw) if raw is not None else None
+                        new, result = change(old)
                         pipe.multi()  # type: ignore[no-untyped-call]
                         if new is None:
                             pipe.delete(name)
                         else:
                             pipe.set(name, json.dumps(new), px=int(ttl * 1000) if ttl is not None else None)
                         await pipe.execute()
-                        return result
+                        break
                     except WatchError:
                         continue  # another process changed it between our read and write: again
+            if key in self._watched.keys and new != old:
+                await self._watched.changed()
+        return result
 
     async def read(self, key: str) -> Any:
+        watched = key in self._watched.keys
+        if watched:
+            held, value, generation = self._watched.cached(key)
+            if held:
+                return value
         with self._reaching():
             raw = await self._client.get(self._key(key))
-        return json.loads(raw) if raw is not None else None
+        value = json.loads(raw) if raw is not None else None
+        if watched:
+            self._watched.remember(key, value, generation)
+        return value
 
     async def delete_prefix(self, prefix: str) -> None:
         with self._reaching():

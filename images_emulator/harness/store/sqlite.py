@@ -231,6 +231,9 @@ class SqliteBackend:
             self._db.close()
         self._version.close()
 
+    def watch(self, key: str) -> None:
+        return None
+
     async def update(self, key: str, change: Change[R], ttl: float | None = None) -> R:
         def apply(db: sqlite3.Connection) -> R:
             now = time.time()
