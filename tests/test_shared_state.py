@@ -115,6 +115,18 @@ def test_a_request_in_flight_on_one_shows_in_the_journal_of_the_other(
     assert [entry["status"] for entry in journal(second)] == [200]
 
 
+def test_entries_stored_in_one_batch_keep_non_ascii_prompts_exactly(replicas: tuple[EmulatorProcess, ...]) -> None:
+    prompts = ["café ☕", "猫と犬", "plain", "emoji 🦊🦊", "ünïcödé"]
+
+    async def burst() -> None:
+        async with httpx2.AsyncClient(timeout=60, headers=AUTH) as client:
+            calls = [client.post(replicas[0].base_url + GENERATIONS, json={**BODY, "prompt": p}) for p in prompts]
+            assert [r.status_code for r in await asyncio.gather(*calls)] == [200] * len(prompts)
+
+    asyncio.run(burst())
+    assert sorted(entry["body"]["prompt"] for entry in journal(replicas[1])) == sorted(prompts)
+
+
 def test_an_images_per_minute_limit_holds_across_both(redis_server: RedisServer) -> None:
     first, second = pair(redis_server.url, "--rate-limit-ipm", "5")
     with first, second:

@@ -8,12 +8,17 @@ from typing import Any
 import orjson
 
 
-def dumps(value: Any) -> str:
-    """`value` as JSON text; what orjson refuses (integers past 64 bits, from a client's body) goes through json."""
+def dumpb(value: Any) -> bytes:
+    """`value` as UTF-8 JSON; what orjson refuses (integers past 64 bits, from a client's body) goes through json."""
     try:
-        return orjson.dumps(value).decode()
+        return orjson.dumps(value)
     except TypeError:  # orjson.JSONEncodeError is a TypeError
-        return json.dumps(value)
+        return json.dumps(value).encode()
+
+
+def dumps(value: Any) -> str:
+    """`value` as JSON text (see `dumpb`)."""
+    return dumpb(value).decode()
 
 
 def loads(text: str | bytes) -> Any:
