@@ -297,3 +297,22 @@ def test_a_shared_journal_keeps_the_newest_journal_size_requests(store: str, red
     with EmulatorProcess(env={**SECRET, "EMULATOR_API_DATE": TODAY}, args=tuple(args)) as server:
         sent = [generate(server, f"bounded {i}").headers["x-request-id"] for i in range(8)]
         assert [entry["id"] for entry in journal(server)] == sent[-3:]
+
+
+def test_redis_orders_journal_entries_arriving_microseconds_apart(redis_server: RedisServer) -> None:
+    """Arrival times reach Redis's sorted set with every digit: entries 20 us apart keep their order."""
+    from images_emulator.harness.store import LogWrite
+    from images_emulator.harness.store.redis import RedisBackend
+
+    async def scenario() -> list[str]:
+        backend = RedisBackend(redis_server.url, f"order-{uuid.uuid4().hex[:8]}:")
+        try:
+            at = 1_764_717_000.123_456
+            later = LogWrite("a-later", at + 0.000_02, {"id": "later"})  # ids sort the other way round
+            earlier = LogWrite("z-earlier", at, {"id": "earlier"})
+            await backend.log_put("journal", [later, earlier], 10)
+            return [item["id"] for item in await backend.log_items("journal", 10)]
+        finally:
+            await backend.close()
+
+    assert asyncio.run(scenario()) == ["earlier", "later"]

@@ -184,7 +184,8 @@ class RedisBackend:
         self, log: str, writes: Sequence[LogWrite], limit: int, mark: tuple[str, int] | None = None
     ) -> None:
         texts = [codec.dumpb(write.item) for write in writes]
-        meta = [[int(w.insert), w.id, w.at, len(text)] for w, text in zip(writes, texts, strict=True)]
+        # `at` as text, so ZADD gets every digit (Lua numbers are formatted with 14 in older Redis versions)
+        meta = [[int(w.insert), w.id, repr(w.at), len(text)] for w, text in zip(writes, texts, strict=True)]
         args: list[str | int | bytes] = [limit, *(mark or ("", 0)), codec.dumpb(meta), b"".join(texts)]
         with self._reaching():
             await self._put(keys=[*self._log_keys(log), self._marks_key(log)], args=args)

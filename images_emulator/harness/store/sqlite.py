@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS marks (
 );
 CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, data BLOB NOT NULL, expires REAL NOT NULL);
 """
-SCHEMA_VERSION = 4  # 3: the log ordered by `at` (a file of an older version has its log table made again)
+SCHEMA_VERSION = 4  # 4: the log ordered by `at`, no index on ids (an older file has its log table made again)
 MARK = (
     "INSERT INTO marks (log, process, announced, flushed, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (log, process) "
     "DO UPDATE SET announced = max(announced, excluded.announced), flushed = max(flushed, excluded.flushed), "
@@ -50,8 +50,8 @@ MARK = (
 INSERT = "INSERT INTO log (log, id, at, item) VALUES (?, ?, ?, ?)"
 REPLACE = "UPDATE log SET item = ? WHERE log = ? AND at = ? AND id = ?"
 FORGET_MARKS_AFTER = 86_400.0  # seconds a process's mark is kept after its last write
-MAX_BATCH = 256
-TRIM_EVERY = 64  # log items added by a process between two trims, at least  # writes applied in one transaction at most
+MAX_BATCH = 256  # writes applied in one transaction at most
+TRIM_EVERY = 64  # log items added by a process between two trims, at least
 
 
 def connect(path: Path) -> sqlite3.Connection:
