@@ -136,10 +136,16 @@ class Writer:
         self._scheduled = True
         loop.call_soon(self._drain)
 
-    async def call(self, apply: Callable[[sqlite3.Connection], R], *, changes_values: bool = False) -> R:
+    async def call(
+        self,
+        apply: Callable[[sqlite3.Connection], R],
+        *,
+        changes_values: bool = False,
+        trims: tuple[str, int] | None = None,
+    ) -> R:
         """`apply(db)` in the writer's next transaction; its result."""
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self.submit(Write(apply, future, changes_values=changes_values))
+        self.submit(Write(apply, future, trims=trims, changes_values=changes_values))
         return await future
 
     def close(self) -> None:
@@ -297,9 +303,7 @@ class SqliteBackend:
         trims = None
         if self._added >= max(TRIM_EVERY, limit // 10):
             self._added, trims = 0, (log, limit)
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._writer.submit(Write(apply, future, trims=trims))
-        await future
+        await self._writer.call(apply, trims=trims)
 
     async def log_announce(self, log: str, process: str, announced: int) -> None:
         await self._writer.call(lambda db: db.execute(MARK, (log, process, announced, 0, time.time())))
