@@ -24,11 +24,6 @@ LOG = "journal"
 IN_FLIGHT_AFTER = 0.05  # seconds in flight after which a shared store shows the entry as in flight
 
 
-def iso_now() -> str:
-    """The current UTC time as `2026-11-19T12:00:00.000Z`."""
-    return iso_of(time.time())
-
-
 def iso_of(now: float) -> str:
     """Epoch seconds as `2026-11-19T12:00:00.000Z`."""
     second = int(now)
@@ -73,7 +68,6 @@ class Entry:
     headers: dict[str, str]
     query: str = ""  # the query string as sent (Azure's `api-version`)
     at: float = field(default_factory=time.time, repr=False)  # arrival, epoch seconds: the journal's order
-    received_at: str = ""
     status: int | None = None
     body: Any = None
     fault: str | None = None
@@ -82,10 +76,6 @@ class Entry:
     model: str | None = None
     error: dict[str, str | None] | None = None  # `code` and `param` of an error answer
     published: bool = field(default=False, repr=False)  # written to the store while in flight
-
-    def __post_init__(self) -> None:
-        if not self.received_at:
-            self.received_at = iso_of(self.at)
 
     def finish(self, body: Any, fault: str | None) -> None:
         if self.duration_ms is None:
@@ -101,7 +91,7 @@ class Entry:
             "query": self.query,
             "status": self.status,
             "body": self.body,
-            "received_at": self.received_at,
+            "received_at": iso_of(self.at),
             "duration_ms": self.duration_ms,
             "session": self.session,
             "fault": self.fault,
