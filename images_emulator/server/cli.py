@@ -19,10 +19,8 @@ from images_emulator import __version__
 from images_emulator.harness.fixtures import FixturesError, load_fixtures
 from images_emulator.harness.store import StoreUnavailable, open_store
 from images_emulator.server import logs
-from images_emulator.server.settings import Settings
+from images_emulator.server.settings import ENV_PREFIX, Settings
 from images_emulator.server.workers import run_servers, server_config, worker_count
-
-ENV_PREFIX = "EMULATOR_"
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from images_emulator.contract.azure import parse_deployments
 from images_emulator.contract.catalog import CATALOG_DATE, parse_api_date
@@ -18,10 +18,14 @@ LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
 LogFormat = Literal["text", "json"]
 
 
-class Settings(BaseSettings):
-    """Configuration of one emulator process."""
+ENV_PREFIX = "EMULATOR_"
 
-    model_config = SettingsConfigDict(env_prefix="EMULATOR_", extra="ignore")
+
+class Settings(BaseModel):
+    """Configuration of one emulator process: the values passed, else EMULATOR_* env vars, else defaults."""
+
+    # (A plain model, not pydantic-settings: that import alone was a third of the start-up time.)
+    model_config = ConfigDict(extra="ignore", validate_default=True)
 
     api_date: str = Field(
         CATALOG_DATE.isoformat(),
@@ -59,7 +63,12 @@ class Settings(BaseSettings):
         None, description="HMAC secret for image URLs; random per start when unset (shared by all workers)."
     )
     url_ttl_seconds: int = Field(3600, ge=1, description="Lifetime of image URLs (response_format=url).")
-    cache_bytes: int = Field(64 * 1024 * 1024, ge=0, description="Bound of the encoded-image cache, bytes.")
+    cache_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=0,
+        description="Bound of the encoded-image cache, bytes; also of the images kept behind edit and variation "
+        "URLs (memory and SQLite stores).",
+    )
     max_body_bytes: int = Field(
         64 * 1024 * 1024, ge=1024, description="Largest accepted request body (JSON and multipart), bytes."
     )
@@ -124,11 +133,21 @@ class Settings(BaseSettings):
         True, description="Log one line per request (id, method, path, model, status, duration, error, fault, session)."
     )
     gallery_bytes: int = Field(
-        16 * 1024 * 1024,
+        8 * 1024 * 1024,
         ge=0,
         description="Bound of the images kept per process for the dashboard (the oldest dropped first), bytes; "
         "0 keeps none.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_environment(cls, values: Any) -> Any:
+        """Fill the fields not passed from their EMULATOR_<FIELD> env var (the name in any case)."""
+        if not isinstance(values, dict):
+            return values
+        env = {key.upper(): value for key, value in os.environ.items() if key.upper().startswith(ENV_PREFIX)}
+        found = {name: env[ENV_PREFIX + name.upper()] for name in cls.model_fields if ENV_PREFIX + name.upper() in env}
+        return {**found, **values}
 
     @field_validator("api_date")
     @classmethod
