@@ -113,28 +113,38 @@ def images_response_tail(
     return f'"data":[{",".join(items)}]{fields}}}'.encode("ascii")
 
 
-BODY_MEMO_BYTES = 8 * 1024 * 1024  # whole bodies kept for the current second, at most
+BODY_MEMO_BYTES = 4 * 1024 * 1024  # whole bodies kept for the current second, at most
+MEMO_BODY_MAX = 256 * 1024  # larger bodies are not kept: their copy is small beside sending them
+MEMO_TAILS = 4096  # tails remembered per second
 
 
 class _BodyMemo:
     """The last second's whole bodies by tail: a cached tail served many times a second is copied once
-    a second, not per request (that copy was a tenth of a cached 1024x1024 request's time)."""
+    a second, not per request (that copy was a tenth of a cached 1024x1024 request's time). A body is
+    kept from its tail's second use in the second: a tail served once (most of a varied load) leaves
+    no copy behind."""
 
     def __init__(self, budget: int) -> None:
         self.budget = budget
         self.second = -1
-        self.bodies: dict[int, tuple[bytes, bytes]] = {}  # id(tail) → (tail, body); the tail keeps its id
+        # id(tail) → its length once seen (no reference held), then (tail, body); the tail keeps its id
+        self.bodies: dict[int, int | tuple[bytes, bytes]] = {}
         self.size = 0
 
     def body(self, tail: bytes, created: int) -> bytes:
         if created != self.second:
             self.second, self.bodies, self.size = created, {}, 0
-        found = self.bodies.get(id(tail))
-        if found is not None and found[0] is tail:
+        key = id(tail)
+        found = self.bodies.get(key)
+        if isinstance(found, tuple) and found[0] is tail:
             return found[1]
         body = b'{"created":%d,%s' % (created, tail)
-        if self.size + len(body) <= self.budget:
-            self.bodies[id(tail)] = (tail, body)
+        # (A kept tail holds its id; the id of a tail seen once may recur for another: hence the length.)
+        if found != len(tail):
+            if len(self.bodies) < MEMO_TAILS:
+                self.bodies[key] = len(tail)
+        elif len(body) <= MEMO_BODY_MAX and self.size + len(body) <= self.budget:
+            self.bodies[key] = (tail, body)
             self.size += len(body)
         return body
 

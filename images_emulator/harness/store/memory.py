@@ -17,7 +17,7 @@ class MemoryBackend:
     kind = "memory"
     url = "memory"
 
-    def __init__(self, blob_bytes: int = 64 * 1024 * 1024) -> None:
+    def __init__(self, blob_bytes: int = 16 * 1024 * 1024) -> None:
         self._values: dict[str, tuple[Any, float | None]] = {}  # key → (value, expires at)
         # Keys of values with a lifetime, least recently written first: expired ones are swept from the
         # front, and past MAX_EXPIRING_KEYS the oldest goes (a client inventing keys cannot grow the store).

@@ -214,7 +214,7 @@ SWEEP_EVERY = 256  # writes of values with a lifetime between two deletions of t
 class SqliteBackend:
     kind = "sqlite"
 
-    def __init__(self, path: Path, blob_bytes: int = 64 * 1024 * 1024) -> None:
+    def __init__(self, path: Path, blob_bytes: int = 16 * 1024 * 1024) -> None:
         self.url = f"sqlite:///{path}"
         self._blob_limit = blob_bytes
         self._db = connect(path)
