@@ -283,15 +283,16 @@ def test_hostile_urls_boundaries_and_integers_get_a_4xx_envelope_and_finished_en
 
 
 def test_an_unexpected_error_is_a_500_envelope_with_its_request_id_logged_once(tmp_path: Path) -> None:
-    """A real bug, provoked for real: the SQLite store loses its tables under a running server."""
+    """A real bug, provoked for real: the SQLite store is damaged under a running server."""
     database = tmp_path / "state.db"
     args = ("--store", f"sqlite:///{database}", "--workers", "1")
     with (
         EmulatorProcess(env={"EMULATOR_URL_SECRET": "s"}, args=args) as server,
         httpx2.Client(base_url=server.base_url, timeout=30, headers={"Authorization": "Bearer k"}) as http,
     ):
-        with sqlite3.connect(database) as db:
-            db.execute("DROP TABLE kv")  # the image endpoint's fault lookup now raises
+        with sqlite3.connect(database) as db:  # a rule stored without its id: the image endpoint's fault lookup raises
+            rules = {"next": 1, "rules": [{"fault": "server_error"}]}
+            db.execute("INSERT INTO kv (key, value) VALUES ('faults', ?)", (json.dumps(rules),))
         response = http.post(GENERATIONS, json=SMALL)
         error = envelope(response, 500)
         assert error["type"] == "server_error"
@@ -306,7 +307,7 @@ def test_an_unexpected_error_is_a_500_envelope_with_its_request_id_logged_once(t
         assert http.get("/health").status_code == 200  # the server goes on
         logged = server.log()
     assert logged.count("Traceback") == 2, logged
-    assert "no such table: kv" in logged and "no such table: log" in logged
+    assert "KeyError: 'id'" in logged and "no such table: log" in logged
 
 
 # --- caps on every wait ---------------------------------------------------------------------------------

@@ -1,15 +1,14 @@
 """The request journal: the last `journal_size` requests in arrival order, in the harness's store.
 
-An entry is written when its request is finished, just before the last byte of the response is sent,
-so a client that has its answer always finds the finished entry, whichever worker or replica it asks.
-While a request is in flight its entry shows `status` and `duration_ms` null: in the memory store at
-once; in a shared store (SQLite, Redis) once it has been in flight for IN_FLIGHT_AFTER. A process
-buffers its writes to a shared store and stores them in batches (harness/shared_journal.py).
+An entry is recorded when its request arrives (`status` null while in flight) and completed before the
+last byte of its response is sent, so a client that has its answer always finds the finished entry,
+whichever worker or replica it asks. With the memory store the journal is the process's own; with a
+shared store (SQLite, Redis) each process keeps its entries and stores them when some process reads the
+journal (harness/shared_journal.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import time
 from collections import OrderedDict
@@ -18,10 +17,9 @@ from typing import Any
 
 from images_emulator.harness.redact import mask_header
 from images_emulator.harness.shared_journal import SharedJournalWriter
-from images_emulator.harness.store import Backend, LogWrite
+from images_emulator.harness.store import Backend
 
 LOG = "journal"
-IN_FLIGHT_AFTER = 0.05  # seconds in flight after which a shared store shows the entry as in flight
 
 
 def iso_of(now: float) -> str:
@@ -75,7 +73,7 @@ class Entry:
     started: float = field(default_factory=time.perf_counter, repr=False)
     model: str | None = None
     error: dict[str, str | None] | None = None  # `code` and `param` of an error answer
-    published: bool = field(default=False, repr=False)  # written to the store while in flight
+    published: bool = field(default=False, repr=False)  # written to a shared store once: later writes replace it
 
     def finish(self, body: Any, fault: str | None) -> None:
         if self.duration_ms is None:
@@ -114,47 +112,38 @@ class Journal:
         self.size = size
         self._local: OrderedDict[str, Entry] | None = OrderedDict() if backend.kind == "memory" else None
         self._shared = SharedJournalWriter(backend, LOG, size)
-        self._in_flight: dict[str, Entry] = {}  # shared stores: requests in flight in this process
-        self._sweeper: asyncio.Task[None] | None = None
 
-    async def arrive(self, entry: Entry) -> None:
+    def arrive(self, entry: Entry) -> None:
         """`entry`'s request arrived."""
         if not self.size:
             return
-        if self._local is not None:
-            self._local[entry.id] = entry
-            while len(self._local) > self.size:
-                self._local.popitem(last=False)
+        if self._local is None:
+            self._shared.changed(entry)
             return
-        self._in_flight[entry.id] = entry
-        if self._sweeper is None:
-            self._sweeper = asyncio.get_running_loop().create_task(self._publish_in_flight())
+        self._local[entry.id] = entry
+        if len(self._local) > self.size:
+            self._local.popitem(last=False)
 
-    async def _publish_in_flight(self) -> None:
-        """While requests are in flight: buffer the entries of those in flight for IN_FLIGHT_AFTER (one
-        task for them all, not a timer per request)."""
-        try:
-            while self._in_flight:
-                await asyncio.sleep(IN_FLIGHT_AFTER / 2)
-                since = time.time() - IN_FLIGHT_AFTER
-                for entry in list(self._in_flight.values()):
-                    if entry.at <= since and not entry.published:
-                        entry.published = True
-                        self._shared.buffer(LogWrite(entry.id, entry.at, entry.to_dict()))
-        finally:
-            self._sweeper = None
+    @property
+    def waits_to_finish(self) -> bool:
+        """Whether `finish` must be awaited (a shared store's first entries), else `finished` will do."""
+        return self._local is None and self.size > 0 and not self._shared.ready
+
+    def finished(self, entry: Entry) -> None:
+        """`entry` is complete (when `waits_to_finish` is false): found by any process's read from now on."""
+        if self._local is None and self.size:
+            self._shared.changed(entry)
 
     async def finish(self, entry: Entry) -> None:
-        """`entry` is complete: stored (or, in a shared store, sure to be found) before this returns."""
-        if not self.size or self._local is not None:
-            return  # the local journal holds the entry itself
-        self._in_flight.pop(entry.id, None)
-        await self._shared.put(LogWrite(entry.id, entry.at, entry.to_dict(), insert=not entry.published))
+        """`entry` is complete: sure to be found by a read on any process once this returns."""
+        self.finished(entry)
+        if self._local is None and self.size:
+            await self._shared.registered()
 
     async def flush(self) -> None:
-        """Store what this process has buffered (at shutdown)."""
+        """Store what this process holds (at shutdown)."""
         if self._local is None:
-            await self._shared.flush()
+            await self._shared.close()
 
     async def entries(self, session: str | None = None) -> list[dict[str, Any]]:
         if self._local is not None:

@@ -1,19 +1,17 @@
-"""One process's journal writes to a shared store (SQLite, Redis): buffered, and stored in batches.
+"""One process's part of a journal kept in a shared store (SQLite, Redis): stored when someone reads it.
 
-A finished entry joins this process's buffer, which is stored every FLUSH_SECONDS in one store call
-(one transaction, one round trip) however many requests finished meanwhile: that is what lets several
-workers or replicas share a journal at the speed of one. What keeps it exact is a mark per process in
-the store, two counters over the entries it finished (numbered in order):
-- `announced`: entries up to this number exist, stored or not yet. Before a request's last byte is
-  sent its entry's number must be announced (or flushed); one announcement covers ANNOUNCE_AHEAD
-  numbers, so it costs one write per flush, not one per request;
-- `flushed`: entries up to this number are stored. A flush stores the buffer and moves both counters
-  to the highest number announced, skipping unused numbers, so that nothing announced is left owing.
+A process keeps the entries of the requests it serves in memory, as with the memory store, and writes
+them to the store only when some process reads the journal: a request costs the store nothing. A read
+bumps a counter in the store (READS) that every active process polls every POLL_SECONDS; each stores
+what changed since its last write (finished entries, and those still in flight) and moves its mark to
+that count; the reader waits until every live process's mark has reached its read. So a client that
+has its answer finds its entry, whichever process it asks, and sees requests in flight at once.
 
-A journal read (`settle`) first stores this process's buffer, then waits until every other process has
-flushed what it had announced when the read began: so a client that has its answer finds its entry,
-whichever process it asks. A process silent for STALE_SECONDS with entries owing has died: its mark
-is not waited for; nor is any after SETTLE_TIMEOUT (a read then answers with what is stored).
+Each active process has a mark in the store (LogMark.flushed: the last read it answered), registered
+before the answer to its first request is sent and refreshed every HEARTBEAT_SECONDS. A mark older than
+STALE_SECONDS is a dead process's (what it had not stored is lost) and no read waits more than
+SETTLE_TIMEOUT. A process idle for IDLE_SECONDS stores everything and retires (a retired mark answers
+every read), so an idle server does not poll; its next request registers it again.
 """
 
 from __future__ import annotations
@@ -23,114 +21,165 @@ import logging
 import os
 import secrets
 import socket
+import time
+from typing import Any, Protocol
 
 from images_emulator.harness.store import Backend, LogWrite
+from images_emulator.harness.store.backend import RETIRED
 
 log = logging.getLogger("images_emulator")
-FLUSH_SECONDS = 0.01
-ANNOUNCE_AHEAD = 1024  # entry numbers one announcement covers
+POLL_SECONDS = 0.005
+HEARTBEAT_SECONDS = 0.5
+STALE_SECONDS = 2.0
+IDLE_SECONDS = 5.0
 SETTLE_TIMEOUT = 2.0
-STALE_SECONDS = 1.0  # a live process with entries owing flushes within FLUSH_SECONDS
+READS = "reads"  # the key of a log's read counter is "<log>:reads"
+
+
+class Loggable(Protocol):
+    """A journal entry as this module needs it."""
+
+    id: str
+    at: float
+    published: bool  # stored once already: a later write replaces it (if still there)
+
+    def to_dict(self) -> dict[str, Any]: ...
 
 
 class SharedJournalWriter:
-    """The buffer, flusher and announcements of one process for one log of a shared store."""
+    """The unstored entries, the mark and the polling of one process for one log of a shared store."""
 
     def __init__(self, backend: Backend, log_name: str, limit: int) -> None:
         self.backend = backend
         self.log_name = log_name
         self.limit = limit
-        self._process = ""  # named on first use: workers fork after the app is built
-        self._buffer: list[LogWrite] = []
-        self._number = 0  # of the last entry finished in this process
-        self._covered = 0  # entries up to this number are announced or flushed, as far as the store has confirmed
-        self._announcing: tuple[int, asyncio.Task[None]] | None = None  # the announcement on its way
-        self._announced = 0  # the highest number ever announced (sent)
-        self._flusher: asyncio.Task[None] | None = None
-        self._wake: asyncio.Future[None] | None = None
-        self._flush_lock = asyncio.Lock()
+        self.reads_key = f"{log_name}:{READS}"
+        backend.watch(self.reads_key)  # polled: each process keeps it between changes (Redis)
+        self._changed: dict[str, Loggable] = {}  # entries changed since last stored, in that order
+        self._name: str | None = None  # this process's mark, while registered
+        self._registering: asyncio.Task[None] | None = None
+        self._register_error: Exception | None = None
+        self._poller: asyncio.Task[None] | None = None
+        self._answered = 0  # the last read this process answered
+        self._idle_since = 0.0
+        self._store_lock = asyncio.Lock()
 
     @property
-    def process(self) -> str:
-        if not self._process or not self._process.endswith(f":{os.getpid()}"):
-            self._process = f"{socket.gethostname()}:{secrets.token_hex(3)}:{os.getpid()}"
-        return self._process
+    def ready(self) -> bool:
+        """Registered: a read waits for this process."""
+        return self._name is not None
 
-    def buffer(self, write: LogWrite) -> int:
-        """Buffer `write` (stored within FLUSH_SECONDS); its entry number."""
-        self._buffer.append(write)
-        self._number += 1
-        if self._flusher is None:
-            self._flusher = asyncio.get_running_loop().create_task(self._flush_soon())
-        return self._number
+    def changed(self, entry: Loggable) -> None:
+        """`entry` arrived or finished: stored at the next read (this process registers if it is not)."""
+        changed = self._changed
+        changed.pop(entry.id, None)
+        changed[entry.id] = entry
+        if len(changed) > self.limit:
+            del changed[next(iter(changed))]
+        self._idle_since = time.monotonic()
+        if self._name is None and self._registering is None:
+            self._registering = asyncio.get_running_loop().create_task(self._register())
 
-    async def put(self, write: LogWrite) -> None:
-        """Buffer `write`; return once a reader is sure to find it (announced or stored)."""
-        number = self.buffer(write)
-        if number > self._covered:
-            await self._announce(number)
+    async def registered(self) -> None:
+        """Until this process's mark is in the store (before a request's answer: a read then waits for it);
+        raises what kept it from the store."""
+        if self._name is None:
+            if self._registering is None:
+                self._registering = asyncio.get_running_loop().create_task(self._register())
+            await asyncio.shield(self._registering)
+            if self._name is None and self._register_error is not None:
+                raise self._register_error
 
-    async def _announce(self, number: int) -> None:
-        if self._announcing is None or self._announcing[0] < number:
-            value = self._number + ANNOUNCE_AHEAD
-            self._announced = max(self._announced, value)
-            task = asyncio.get_running_loop().create_task(self._send_announcement(value))
-            self._announcing = (value, task)
-        await asyncio.shield(self._announcing[1])
-
-    async def _send_announcement(self, value: int) -> None:
-        await self.backend.log_announce(self.log_name, self.process, value)
-        self._covered = max(self._covered, value)
-
-    async def _flush_soon(self) -> None:
-        loop = asyncio.get_running_loop()
+    async def _register(self) -> None:
+        name = f"{socket.gethostname()}:{secrets.token_hex(3)}:{os.getpid()}"
         try:
-            while self._buffer:
-                self._wake = loop.create_future()
-                timer = loop.call_later(FLUSH_SECONDS, _wake_up, self._wake)
-                await self._wake
-                timer.cancel()
-                await self.flush()
+            await self.backend.log_announce(self.log_name, name, 0)
+        except Exception as exc:  # the store is away: again in a moment, while entries wait to be stored
+            self._register_error = exc
+            asyncio.get_running_loop().call_later(HEARTBEAT_SECONDS, self._register_again)
+            return
         finally:
-            self._flusher = None
+            self._registering = None
+        self._name, self._answered, self._register_error = name, 0, None
+        if self._poller is None:
+            self._poller = asyncio.get_running_loop().create_task(self._poll())
 
-    async def flush(self) -> None:
-        """Store the buffer now (batches are stored one at a time, in order)."""
-        async with self._flush_lock:
-            if not self._buffer:
+    def _register_again(self) -> None:
+        if self._name is None and self._registering is None and self._changed:
+            self._registering = asyncio.get_running_loop().create_task(self._register())
+
+    async def _poll(self) -> None:
+        """While registered: answer reads, beat, and retire once idle."""
+        beat = time.monotonic()
+        try:
+            while self._name is not None:
+                await asyncio.sleep(POLL_SECONDS)
+                try:
+                    wanted = int(await self.backend.read(self.reads_key) or 0)
+                    if wanted > self._answered:
+                        await self.store(answering=wanted)
+                    now = time.monotonic()
+                    if now - self._idle_since > IDLE_SECONDS:
+                        await self._retire()
+                    elif now - beat > HEARTBEAT_SECONDS and self._name is not None:
+                        beat = now
+                        await self.backend.log_announce(self.log_name, self._name, 0)
+                except Exception as exc:  # the store is away: try again at the next poll
+                    log.debug("journal poll failed: %s", exc)
+                    await asyncio.sleep(HEARTBEAT_SECONDS)
+        finally:
+            self._poller = None
+
+    async def _retire(self) -> None:
+        """Store everything under the mark that answers every read; the next request registers anew."""
+        name, self._name = self._name, None
+        if name is not None:
+            await self.store(answering=RETIRED, name=name)
+
+    async def store(self, answering: int = 0, name: str | None = None) -> None:
+        """Write the changed entries (and this process's mark, moved to the read `answering`)."""
+        async with self._store_lock:
+            entries = list(self._changed.values())
+            self._changed.clear()
+            writes = [LogWrite(e.id, e.at, e.to_dict(), insert=not e.published) for e in entries]
+            name = name or self._name
+            mark = (name, answering) if name is not None and answering else None
+            if not writes and mark is None:
                 return
-            batch, self._buffer = self._buffer, []
-            mark = max(self._number, self._announced)
-            self._number = mark  # numbers up to the mark are flushed: the next entry's comes after
             try:
-                await self.backend.log_put(self.log_name, batch, self.limit, mark=(self.process, mark))
-            except Exception as exc:  # the store is unreachable: these entries are lost, not retried forever
-                log.warning("could not store %d journal entries: %s", len(batch), exc)
-                return
-            self._covered = max(self._covered, mark)
+                await self.backend.log_put(self.log_name, writes, self.limit, mark=mark)
+            except BaseException:  # not written: written at the next read (unless newer entries crowd them out)
+                kept = {e.id: e for e in entries[-self.limit :] if e.id not in self._changed}
+                self._changed = dict(list({**kept, **self._changed}.items())[-self.limit :])
+                raise
+            for entry in entries:
+                entry.published = True
+            if mark is not None and name == self._name:
+                self._answered = max(self._answered, answering)
 
     async def settle(self) -> None:
-        """Until every entry any process had finished when this was called is stored (bounded: see above)."""
-        if self._wake is not None and not self._wake.done():
-            self._wake.set_result(None)
-        await self.flush()
+        """Until every process has stored what it had when this was called (bounded: see above)."""
+        read = int(await self.backend.update(self.reads_key, _next_read))
+        await self.store(answering=read)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + SETTLE_TIMEOUT
-        owing: dict[str, int] | None = None
         while True:
-            marks = {mark.process: mark for mark in await self.backend.log_marks(self.log_name)}
-            if owing is None:  # what each live process owed when the read began
-                owing = {
-                    p: m.announced for p, m in marks.items() if m.announced > m.flushed and m.age < STALE_SECONDS
-                }
-            owing = {
-                p: n for p, n in owing.items() if p in marks and marks[p].flushed < n and marks[p].age < STALE_SECONDS
-            }
+            marks = await self.backend.log_marks(self.log_name)
+            owing = [m for m in marks if m.process != self._name and m.flushed < read and m.age < STALE_SECONDS]
             if not owing or loop.time() > deadline:
                 return
-            await asyncio.sleep(FLUSH_SECONDS / 2)
+            await asyncio.sleep(POLL_SECONDS)
+
+    async def close(self) -> None:
+        """At shutdown: store everything and retire."""
+        if self._poller is not None:
+            self._poller.cancel()
+        if self._name is not None:
+            await self._retire()
+        else:
+            await self.store()
 
 
-def _wake_up(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
+def _next_read(count: Any) -> tuple[int, int]:
+    value = int(count or 0) + 1
+    return value, value

@@ -209,7 +209,7 @@ class Exchange:
                                       public_headers(scope["headers"]),
                                       mask_text(scope.get("query_string", b"").decode("latin-1")))  # fmt: skip
             self.capture = BodyCapture(headers.get("content-type", ""))
-            await harness.best_effort(harness.journal.arrive(self.entry_record), None)
+            harness.journal.arrive(self.entry_record)
         await self.dispatch(path)
 
     async def dispatch(self, path: str) -> None:
@@ -322,7 +322,10 @@ class Exchange:
             record.finish(summary, self.context.fault)
             model = record.model
             harness = self.entry.runtime.harness
-            await harness.best_effort(harness.journal.finish(record), None)
+            if harness.journal.waits_to_finish:
+                await harness.best_effort(harness.journal.finish(record), None)
+            else:
+                harness.journal.finished(record)
             if self.answer_chunks is not None:
                 exhibit = Exhibit(self.content_type.decode("latin-1"), tuple(self.answer_chunks), self.context.uploads)
                 self.entry.runtime.gallery.keep(record.id, exhibit)

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 R = TypeVar("R")
+RETIRED = 2**53  # a mark's `flushed` once its process has stored everything and stopped writing
+FORGET_RETIRED_AFTER = 60.0  # seconds a retired mark is kept (a process retires whenever it goes idle)
+FORGET_MARKS_AFTER = 86_400.0  # seconds any other mark is kept after its process's last write
 
 # `update`'s change function: the current value (None when missing) → (the new value, None to delete; a result).
 Change = Callable[[Any], tuple[Any, R]]
@@ -26,13 +29,19 @@ class LogWrite:
 
 @dataclass(frozen=True)
 class LogMark:
-    """How far one process's writes to a log have got (harness/shared_journal.py): it promised entries up
-    to `announced`, and everything up to `flushed` is stored; `age` is the seconds since it last wrote."""
+    """How far one process's writes to a log have got (harness/shared_journal.py): `flushed` is the last
+    read it answered (RETIRED: every read), `announced` is unused by the journal; `age` is the seconds
+    since it last wrote."""
 
     process: str
     announced: int
     flushed: int
     age: float
+
+    @property
+    def forgotten(self) -> bool:
+        """Old enough to be dropped from the store."""
+        return self.age > (FORGET_RETIRED_AFTER if self.flushed >= RETIRED else FORGET_MARKS_AFTER)
 
 
 class StoreUnavailable(Exception):
@@ -77,7 +86,7 @@ class Backend(Protocol):
         """That process's `announced` becomes at least `announced`."""
 
     async def log_marks(self, log: str) -> list[LogMark]:
-        """Every process's mark (forgetting those of processes silent for a day)."""
+        """Every process's mark (dropping the `forgotten` ones)."""
 
     async def log_items(self, log: str, limit: int) -> list[dict[str, Any]]:
         """The newest `limit` items, oldest first (a backend may trim lazily: it keeps at least these)."""

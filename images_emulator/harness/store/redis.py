@@ -72,7 +72,6 @@ end
 if ARGV[2] ~= '' then mark(KEYS[3], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[3])) end
 """
 ANNOUNCE = MARK + "mark(KEYS[1], ARGV[1], tonumber(ARGV[2]), 0)"
-FORGET_MARKS_AFTER = 86_400.0  # seconds a process's mark is kept after its last write
 
 
 def redacted(url: str) -> str:
@@ -204,11 +203,11 @@ class RedisBackend:
         for process, value in raw.items():
             announced, flushed, at = value.split()
             marks.append(LogMark(process.decode(), int(announced), int(flushed), now - float(at)))
-        forgotten = [mark.process for mark in marks if mark.age > FORGET_MARKS_AFTER]
+        forgotten = [mark.process for mark in marks if mark.forgotten]
         if forgotten:
             with self._reaching():
                 await self._client.hdel(key, *forgotten)
-        return marks
+        return [mark for mark in marks if not mark.forgotten]
 
     async def log_items(self, log: str, limit: int) -> list[dict[str, Any]]:
         ids_key, items_key = self._log_keys(log)

@@ -49,7 +49,6 @@ MARK = (
 # on the (random) ids: it would scatter every batch over many pages; a replacement finds its row by `at`.
 INSERT = "INSERT INTO log (log, id, at, item) VALUES (?, ?, ?, ?)"
 REPLACE = "UPDATE log SET item = ? WHERE log = ? AND at = ? AND id = ?"
-FORGET_MARKS_AFTER = 86_400.0  # seconds a process's mark is kept after its last write
 MAX_BATCH = 256  # writes applied in one transaction at most
 TRIM_EVERY = 64  # log items added by a process between two trims, at least
 
@@ -313,10 +312,13 @@ class SqliteBackend:
             query = "SELECT process, announced, flushed, at FROM marks WHERE log = ?"
             rows = self._db.execute(query, (log,)).fetchall()
         now = time.time()
-        if any(now - at > FORGET_MARKS_AFTER for *_, at in rows):
-            cutoff = now - FORGET_MARKS_AFTER
-            self._writer.submit(Write(lambda db: db.execute("DELETE FROM marks WHERE at < ?", (cutoff,))))
-        return [LogMark(process, announced, flushed, now - at) for process, announced, flushed, at in rows]
+        marks = [LogMark(process, announced, flushed, now - at) for process, announced, flushed, at in rows]
+        forgotten = [(log, mark.process) for mark in marks if mark.forgotten]
+        if forgotten:
+            self._writer.submit(
+                Write(lambda db: db.executemany("DELETE FROM marks WHERE log = ? AND process = ?", forgotten))
+            )
+        return [mark for mark in marks if not mark.forgotten]
 
     async def log_items(self, log: str, limit: int) -> list[dict[str, Any]]:
         await self._writer.call(lambda db: None)  # this process's queued writes first
