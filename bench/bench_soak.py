@@ -291,7 +291,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--cache-bytes", type=int, default=None, help="server --cache-bytes (default: its own)")
-    parser.add_argument("--workers", default=None, help="server --workers (default: its own)")
+    parser.add_argument("--workers", default=None, help="server --workers (default: 1, as EmulatorProcess starts it)")
     parser.add_argument("--url", default=None, help="soak this running server instead (with --pid)")
     parser.add_argument("--pid", type=int, default=None, help="the pid of the --url server, for its RSS")
     parser.add_argument("--max-seconds", type=float, default=1800, help="give up (and fail) after this long")

@@ -91,7 +91,7 @@ def main() -> None:
           f"{args.rounds} alternated rounds of {args.seconds:g} s, medians")  # fmt: skip
     print(line("bare FastAPI app, 1 process", results["bare"]))
     print(line("emulator, --workers 1", results["one"]))
-    print(line("emulator, --workers auto", results["auto"]))
+    print(line("emulator, --workers auto (default)", results["auto"]))
     saturated = [name for name, runs in results.items() if any(r.saturated for r in runs)]
     if saturated:
         print(f"wrk saturated its CPU while measuring {', '.join(saturated)}: that measured the client; no ratio.")

@@ -15,6 +15,8 @@ import pytest
 from PIL import Image
 
 from images_emulator.server.asgi import WORKER_HEADER
+from images_emulator.server.settings import Settings
+from images_emulator.server.workers import cpu_quota
 from images_emulator.testing.process import EmulatorProcess
 
 HEADERS = {"Authorization": "Bearer sk-workers", "Connection": "close"}  # a new connection, so any worker
@@ -66,3 +68,20 @@ def test_every_worker_lists_every_request_in_the_journal(two_workers: EmulatorPr
     everything = set().union(*answered.values())
     assert len(answered) == 2  # both workers answered some
     assert journals == {worker: everything for worker in answered}
+
+
+@pytest.mark.parametrize(
+    ("text", "cores"), [("max 100000", None), ("150000 100000", 2), ("50000 100000", 1), ("", None)]
+)
+def test_a_cgroup_cpu_quota_bounds_the_auto_worker_count(tmp_path, text: str, cores: int | None) -> None:  # type: ignore[no-untyped-def]
+    quota = tmp_path / "cpu.max"
+    quota.write_text(text)
+    assert cpu_quota(str(quota)) == cores
+    assert cpu_quota(str(tmp_path / "missing")) is None
+
+
+def test_auto_is_the_default_and_a_test_server_runs_one_worker() -> None:
+    assert Settings().workers == "auto"
+    with EmulatorProcess(env={"EMULATOR_URL_SECRET": "s"}) as server:
+        workers = {httpx2.get(server.base_url + "/health").headers[WORKER_HEADER] for _ in range(8)}
+        assert len(workers) == 1

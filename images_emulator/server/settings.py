@@ -35,9 +35,9 @@ class Settings(BaseModel):
     host: str = Field("127.0.0.1", description="Interface to listen on (0.0.0.0 in containers).")
     port: int = Field(8000, description="TCP port.")
     workers: Annotated[int, Field(ge=1)] | Literal["auto"] = Field(
-        1,
-        description="Worker processes: a number, or `auto` (one per core, at most 4). Several workers share "
-        "the harness state through the store.",
+        "auto",
+        description="Worker processes: a number, or `auto` (one per core this process may use, at most 4). "
+        "Several workers share the harness state through the store.",
     )
     store: str | None = Field(
         None,

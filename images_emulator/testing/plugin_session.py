@@ -19,9 +19,6 @@ from images_emulator.testing.outbound import Outbound, install, uninstall
 from images_emulator.testing.process import EmulatorProcess
 
 OPENAI_ENV = ("OPENAI_BASE_URL", "OPENAI_API_KEY")
-# One worker: a test server starts faster and lighter; `images_emulator_args` (later flags win) or
-# EMULATOR_WORKERS choose otherwise.
-TEST_SERVER_ARGS: tuple[str, ...] = () if os.environ.get("EMULATOR_WORKERS") else ("--workers", "1")
 
 
 @dataclass(frozen=True)
@@ -66,7 +63,7 @@ class PluginSession:
         if config.url:
             self.root_url = config.url.rstrip("/")
         else:
-            self.process = EmulatorProcess(args=(*TEST_SERVER_ARGS, *config.args), cwd=config.base_dir)
+            self.process = EmulatorProcess(args=config.args, cwd=config.base_dir)
             self.root_url = self.process.base_url
         self.api_key = configured_api_key(config.args)
         self.outbound = Outbound(self.root_url, config.allow_real_api, on_first_contact=self._first_contact)

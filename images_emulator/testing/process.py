@@ -48,7 +48,8 @@ def wait_healthy(
 
 
 class EmulatorProcess:
-    """`python -m images_emulator` on a free loopback port; a context manager.
+    """`python -m images_emulator` on a free loopback port, one worker unless `args` or EMULATOR_WORKERS
+    say otherwise; a context manager.
 
     Relative paths in `args` resolve against `cwd` (default: the current directory). The server's
     stderr goes to a temporary file (`log_path`), whose tail ends the error when it fails to start."""
@@ -82,7 +83,9 @@ class EmulatorProcess:
 
     def start(self, timeout: float = 30.0) -> EmulatorProcess:
         command = [sys.executable, "-m", "images_emulator", "--host", self.host, "--port", str(self.port)]
-        command += ["--log-level", "warning", *self.args]
+        # One worker unless told otherwise (later flags win): a test server starts faster and lighter.
+        workers = () if "EMULATOR_WORKERS" in self.env else ("--workers", "1")
+        command += ["--log-level", "warning", *workers, *self.args]
         self._log = tempfile.NamedTemporaryFile(prefix="images-emulator-", suffix=".log", delete=False)  # noqa: SIM115
         self.process = subprocess.Popen(command, env=self.env, cwd=self.cwd, stderr=self._log)
         try:
