@@ -134,7 +134,12 @@ class SharedJournalWriter:
         """Store everything under the mark that answers every read; the next request registers anew."""
         name, self._name = self._name, None
         if name is not None:
-            await self.store(answering=RETIRED, name=name)
+            try:
+                await self.store(answering=RETIRED, name=name)
+            except BaseException:
+                if self._name is None:  # still registered, under the same mark: the next poll tries again
+                    self._name = name
+                raise
 
     async def store(self, answering: int = 0, name: str | None = None) -> None:
         """Write the changed entries (and this process's mark, moved to the read `answering`)."""
