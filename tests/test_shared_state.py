@@ -20,6 +20,9 @@ import pytest
 from helpers import LEGACY_API_DATE, TODAY, png
 from redis_server import RedisServer
 
+from images_emulator.server.cli import shared_store
+from images_emulator.server.settings import Settings
+from images_emulator.server.workers import worker_count
 from images_emulator.testing.process import EmulatorProcess
 
 AUTH = {"Authorization": "Bearer sk-shared"}
@@ -268,6 +271,11 @@ def test_memory_with_several_workers_is_refused_at_start() -> None:
         timeout=60,
     )
     assert result.returncode == 1 and "--store memory keeps the harness state" in result.stderr
+
+
+def test_store_memory_without_workers_runs_one_worker_whatever_the_cores() -> None:
+    with shared_store(Settings(store="memory")) as settings:
+        assert worker_count(settings.workers) == 1 and settings.store == "memory"
 
 
 def test_an_sqlite_value_changed_by_one_process_is_read_fresh_by_another(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -68,7 +68,10 @@ def check_fixtures(settings: Settings) -> None:
 @contextlib.contextmanager
 def shared_store(settings: Settings) -> Iterator[Settings]:
     """The settings every worker gets: with several workers and no --store, an SQLite store in a temporary
-    directory (removed at exit) that they all share; --store memory with several workers is refused."""
+    directory (removed at exit) that they all share; --store memory means one worker unless --workers
+    asks for several, which is refused."""
+    if settings.store == "memory" and "workers" not in settings.model_fields_set:
+        settings = settings.model_copy(update={"workers": 1})
     workers = worker_count(settings.workers)
     if workers == 1 or (settings.store is not None and settings.store != "memory"):
         yield settings
