@@ -70,6 +70,29 @@ def test_every_worker_lists_every_request_in_the_journal(two_workers: EmulatorPr
     assert journals == {worker: everything for worker in answered}
 
 
+def test_an_edit_answered_by_one_worker_shows_its_images_on_the_other(two_workers: EmulatorProcess) -> None:
+    upload = io.BytesIO()
+    Image.new("RGBA", (64, 64), (0, 90, 200, 255)).save(upload, "PNG")
+    with httpx2.Client(base_url=two_workers.base_url, headers=HEADERS, timeout=60) as client:
+        edit = client.post(
+            "/v1/images/edits",
+            data={"model": "dall-e-2", "prompt": "a hat", "size": "256x256"},
+            files={"image": ("blue.png", upload.getvalue(), "image/png")},
+        )
+        assert edit.status_code == 200, edit.text
+        shown: dict[str, list[str]] = {}
+        for _ in range(MAX_ATTEMPTS):
+            exhibit = client.get(f"/__emulator/requests/{edit.headers['x-request-id']}/exhibit")
+            assert exhibit.status_code == 200, exhibit.text
+            shown[exhibit.headers[WORKER_HEADER]] = [p["role"] for p in exhibit.json()["pictures"]]
+            if len(shown) == 2:
+                break
+    answered_by = edit.headers[WORKER_HEADER]
+    other = next(worker for worker in shown if worker != answered_by)
+    assert shown[answered_by] == ["upload", "final"]  # the worker that answered has the upload too
+    assert shown[other] == ["final"]
+
+
 @pytest.mark.parametrize(
     ("text", "cores"), [("max 100000", None), ("150000 100000", 2), ("50000 100000", 1), ("", None)]
 )

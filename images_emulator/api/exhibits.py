@@ -112,11 +112,17 @@ def develop(exhibit: Exhibit, url_image: UrlImage) -> Exhibit:
 REDRAWN = "Not kept by this worker: the images are drawn again from the journaled request (the same bytes)."
 
 
+def drawn_again(path: object) -> bool:
+    """Whether another worker can draw a request's images again from its journal entry (plain generations);
+    the others' answers go through the shared store (harness/shared_exhibits.py)."""
+    return path == GENERATIONS.path
+
+
 def redrawn(entry: dict[str, Any], catalog: Catalog, cache: ImageCache, fixtures: Fixtures | None) -> Exhibit | None:
     """The exhibit of a journaled generation this process did not answer, or None when its images can't be
     drawn again from the entry (not a plain 200 generation, or a fault changed the answer)."""
     body = entry.get("body")
-    if entry.get("path") != GENERATIONS.path or entry.get("status") != 200 or entry.get("fault") is not None:
+    if not drawn_again(entry.get("path")) or entry.get("status") != 200 or entry.get("fault") is not None:
         return None
     if not isinstance(body, dict):
         return None

@@ -89,6 +89,10 @@ class Gallery:
                 _, (_, dropped) = self._items.popitem(last=False)
                 self._size -= dropped
 
+    def fits(self, exhibit: Exhibit) -> bool:
+        """Whether `exhibit`'s answer alone is within the bound."""
+        return 0 < sum(map(len, exhibit.raw)) <= self.max_bytes
+
     def get(self, request_id: str) -> Exhibit | None:
         with self._lock:
             found = self._items.get(request_id)

@@ -33,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from images_emulator.api.exhibits import drawn_again
 from images_emulator.api.responses import error_response
 from images_emulator.api.routes.azure import azure_endpoint
 from images_emulator.api.runtime import Runtime
@@ -44,6 +45,7 @@ from images_emulator.harness.gallery import Exhibit
 from images_emulator.harness.journal import Entry, model_of, public_headers
 from images_emulator.harness.redact import mask_text
 from images_emulator.harness.sessions import API_PREFIX, AZURE_PREFIX, SESSION_HEADER, split_session_path
+from images_emulator.harness.shared_exhibits import share as share_exhibit
 from images_emulator.harness.store import StoreUnavailable
 from images_emulator.server import admin_auth, cors, logs
 from images_emulator.server.connections import OPENAI_VERSION, WORKER_HEADER, connection_of
@@ -328,7 +330,10 @@ class Exchange:
                 harness.journal.finished(record)
             if self.answer_chunks is not None:
                 exhibit = Exhibit(self.content_type.decode("latin-1"), tuple(self.answer_chunks), self.context.uploads)
-                self.entry.runtime.gallery.keep(record.id, exhibit)
+                gallery = self.entry.runtime.gallery
+                gallery.keep(record.id, exhibit)
+                if not drawn_again(record.path) and gallery.fits(exhibit):
+                    await harness.best_effort(share_exhibit(harness.store, record.id, exhibit), None)
         if self.entry.access_log:
             self.log(model, code, param)
 

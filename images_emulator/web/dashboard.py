@@ -22,6 +22,7 @@ from images_emulator.api.runtime import Runtime, get_runtime
 from images_emulator.api.urls import URL_PREFIX, blob_key
 from images_emulator.contract.errors import ApiError
 from images_emulator.harness.gallery import Exhibit, Picture
+from images_emulator.harness.shared_exhibits import shared
 from images_emulator.imaging.pictures import url_image
 from images_emulator.imaging.render import RenderSpec
 from images_emulator.imaging.thumbnail import SVG
@@ -125,13 +126,15 @@ async def developed(request_id: str, runtime: Runtime) -> Exhibit:
     exhibit = gallery.get(request_id)
     if exhibit is None and gallery.enabled:
         exhibit = await from_journal(request_id, runtime)
+        if exhibit is None:
+            exhibit = await runtime.harness.best_effort(shared(runtime.harness.store, request_id), None)
         if exhibit is not None:
             gallery.keep(request_id, exhibit)
     if exhibit is None:
         raise ApiError(
             404,
             f"No images kept for request '{request_id}': it returned none, was dropped from the gallery "
-            "(--gallery-bytes), or was an edit or variation another worker answered.",
+            "(--gallery-bytes), or was an edit or variation another worker answered more than 10 minutes ago.",
             code="exhibit_not_found",
         )
     if not exhibit.developed:

@@ -1,0 +1,43 @@
+"""The answers of edits and variations, kept in a shared store so that any worker's dashboard shows them.
+
+A generation another worker answered is drawn again from its journal entry (api/exhibits.redrawn); an
+edit's or a variation's images come from its uploads, which are not journaled. So with a shared store
+(SQLite, Redis) the answer as sent is written there too, for EXHIBIT_TTL seconds, before the response's
+last byte (so a client that has its answer can look at it on any worker), when it fits the gallery's
+bound; uploads stay with the worker that answered.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from images_emulator.harness.gallery import Exhibit
+from images_emulator.harness.store import Backend, StoreUnavailable
+
+log = logging.getLogger("images_emulator")
+EXHIBIT_TTL = 600.0
+KEY_PREFIX = "exhibit:"
+
+
+async def share(store: Backend, request_id: str, exhibit: Exhibit) -> None:
+    """Write `exhibit`'s answer to `store` (a shared store only)."""
+    if store.kind == "memory" or not exhibit.raw:
+        return
+    data = exhibit.content_type.encode("latin-1") + b"\n" + b"".join(exhibit.raw)
+    try:
+        await store.blob_put(KEY_PREFIX + request_id, data, EXHIBIT_TTL)
+    except StoreUnavailable:
+        raise
+    except Exception as exc:  # a dashboard nicety: never the answer's problem
+        log.warning("could not share the answer of %s with the other workers: %s", request_id, exc)
+
+
+async def shared(store: Backend, request_id: str) -> Exhibit | None:
+    """The answer another worker shared, raw (to develop), or None."""
+    if store.kind == "memory":
+        return None
+    data = await store.blob_get(KEY_PREFIX + request_id)
+    if data is None:
+        return None
+    content_type, _, body = data.partition(b"\n")
+    return Exhibit(content_type.decode("latin-1"), raw=(body,))
