@@ -130,6 +130,7 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 # CPU-bound, so more threads than about twice the cores add no throughput, only memory (each thread's
 # malloc arena keeps its own peak: the 16-way soak ran 200 MiB higher with anyio's default of 40).
 WORKER_THREADS = max(4, 2 * (os.cpu_count() or 1))
+WARM_AFTER_SECONDS = 0.3
 
 
 @asynccontextmanager
@@ -139,9 +140,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     store = harness.store
     await store.ping()  # an unreachable store stops the app at start (the CLI checks it before that)
     gc.freeze()  # the app's ~70k startup objects leave the collector: a full collection drops from ~30 ms to ~0
-    # The tokenizer's tables, built in the background (0.3-0.5 s): not before a worker answers /health,
-    # and not on the first request that counts tokens (one arriving meanwhile waits for them).
-    asyncio.get_running_loop().run_in_executor(None, get_encoding)
+    # The tokenizer's tables, built in the background (0.3-0.5 s of CPU) once the worker serves: not in
+    # the way of its start (nor of its sibling's), and not on the first request that counts tokens (one
+    # arriving meanwhile waits for them).
+    loop = asyncio.get_running_loop()
+    loop.call_later(WARM_AFTER_SECONDS, loop.run_in_executor, None, get_encoding)
     try:
         yield
     finally:
