@@ -130,7 +130,7 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 # CPU-bound, so more threads than about twice the cores add no throughput, only memory (each thread's
 # malloc arena keeps its own peak: the 16-way soak ran 200 MiB higher with anyio's default of 40).
 WORKER_THREADS = max(4, 2 * (os.cpu_count() or 1))
-WARM_AFTER_SECONDS = 0.3
+WARM_AFTER_SECONDS = 0.3  # after a worker's start, its tokenizer's tables are built (see lifespan)
 
 
 @asynccontextmanager
