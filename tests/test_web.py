@@ -108,8 +108,8 @@ def test_an_edit_keeps_its_uploads_as_pictures_too(web: TestClient) -> None:
     )
     assert answer.status_code == 200, answer.text
     exhibit = exhibit_of(web, answer.headers["x-request-id"])
-    assert [p["role"] for p in exhibit["pictures"]] == ["upload", "final"]
-    with Image.open(io.BytesIO(web.get(exhibit["pictures"][0]["image"]).content)) as shown:
+    assert [p["role"] for p in exhibit["pictures"]] == ["final", "upload"]
+    with Image.open(io.BytesIO(web.get(exhibit["pictures"][1]["image"]).content)) as shown:
         assert shown.size == (THUMBNAIL_PX, THUMBNAIL_PX)  # a preview of the 256x256 upload
 
 

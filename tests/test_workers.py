@@ -81,16 +81,22 @@ def test_an_edit_answered_by_one_worker_shows_its_images_on_the_other(two_worker
         )
         assert edit.status_code == 200, edit.text
         shown: dict[str, list[str]] = {}
+        thumbnails: dict[str, bytes] = {}
+        base = f"/__emulator/requests/{edit.headers['x-request-id']}"
         for _ in range(MAX_ATTEMPTS):
-            exhibit = client.get(f"/__emulator/requests/{edit.headers['x-request-id']}/exhibit")
+            exhibit = client.get(base + "/exhibit")
             assert exhibit.status_code == 200, exhibit.text
             shown[exhibit.headers[WORKER_HEADER]] = [p["role"] for p in exhibit.json()["pictures"]]
-            if len(shown) == 2:
+            thumbnail = client.get(base + "/thumbnails/0")  # the URL either worker's exhibit lists
+            assert thumbnail.status_code == 200, thumbnail.text
+            thumbnails[thumbnail.headers[WORKER_HEADER]] = thumbnail.content
+            if len(shown) == 2 and len(thumbnails) == 2:
                 break
     answered_by = edit.headers[WORKER_HEADER]
     other = next(worker for worker in shown if worker != answered_by)
-    assert shown[answered_by] == ["upload", "final"]  # the worker that answered has the upload too
+    assert shown[answered_by] == ["final", "upload"]  # the worker that answered has the upload too
     assert shown[other] == ["final"]
+    assert thumbnails[answered_by] == thumbnails[other]  # the same picture at the same index
 
 
 @pytest.mark.parametrize(

@@ -106,7 +106,9 @@ def develop(exhibit: Exhibit, url_image: UrlImage) -> Exhibit:
     for index, image in enumerate(exhibit.uploads):
         preview = small(image)
         uploads.append(Picture("upload", index, None, "image/webp", preview, preview))
-    return Exhibit(exhibit.content_type, developed=True, response=response, pictures=[*uploads, *pictures])
+    # The answer's pictures first: their indexes (in the thumbnail URLs) are the same on every worker,
+    # which may have the answer (shared, or drawn again) without the uploads.
+    return Exhibit(exhibit.content_type, developed=True, response=response, pictures=[*pictures, *uploads])
 
 
 REDRAWN = "Not kept by this worker: the images are drawn again from the journaled request (the same bytes)."
