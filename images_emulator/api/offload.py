@@ -6,14 +6,13 @@ memory long after they were answered (4 threads x a 60 MB body and its parsed co
 traceback holds them too). Here the thread only sees a closure over a box that is emptied on both
 sides, and an exception crosses over in the box as well.
 
-When the last running job ends, the freed heap goes back to the OS (glibc's `malloc_trim`, in a thread
-of its own): glibc keeps what the render threads freed in their arenas, about 15 MiB after a busy run.
+When the last running job ends, the idle hook the server installs (`when_idle`: giving the freed heap
+back to the OS, server/memory.py) runs in a thread of its own, one run at a time.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sys
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -23,15 +22,14 @@ from starlette.concurrency import run_in_threadpool
 T = TypeVar("T")
 
 
-class _Heap:
-    """Counts the jobs running in the threadpool; trims the heap when none is left (one trim at a time)."""
+class _Idle:
+    """Counts the jobs running in the threadpool; runs the hook when none is left (one run at a time)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()  # several event loops may share the process (tests' clients)
         self.running = 0
-        self.trimming = False
-        self.malloc_trim: Callable[[int], int] | None = None
-        self.found = sys.platform != "linux"  # elsewhere there is nothing to find
+        self.in_hook = False
+        self.hook: Callable[[], None] | None = None
 
     def started(self) -> None:
         with self.lock:
@@ -40,31 +38,31 @@ class _Heap:
     def finished(self) -> None:
         with self.lock:
             self.running -= 1
-            if self.running or self.trimming:
+            if self.running or self.in_hook or self.hook is None:
                 return
-            self.trimming = True
-        asyncio.get_running_loop().run_in_executor(None, self.trim)
+            self.in_hook = True
+        asyncio.get_running_loop().run_in_executor(None, self.run_hook)
 
-    def trim(self) -> None:
+    def run_hook(self) -> None:
         try:
-            if not self.found:
-                self.found = True
-                import ctypes
-
-                self.malloc_trim = getattr(ctypes.CDLL(None), "malloc_trim", None)  # glibc only (not musl)
-            if self.malloc_trim is not None:
-                self.malloc_trim(0)
+            if self.hook is not None:
+                self.hook()
         finally:
-            self.trimming = False
+            self.in_hook = False
 
 
-_heap = _Heap()
+_idle = _Idle()
+
+
+def when_idle(hook: Callable[[], None]) -> None:
+    """Run `hook` (off the event loop) whenever the threadpool's last running job ends."""
+    _idle.hook = hook
 
 
 async def offload(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """`func(*args, **kwargs)` in the threadpool; nothing of the call stays referenced once it returns."""
     box: dict[str, Any] = {"call": (func, args, kwargs)}
-    _heap.started()
+    _idle.started()
 
     def job() -> None:
         call, call_args, call_kwargs = box.pop("call")
@@ -81,4 +79,4 @@ async def offload(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return result
     finally:
         box.clear()
-        _heap.finished()
+        _idle.finished()
