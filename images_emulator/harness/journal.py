@@ -125,19 +125,24 @@ class Journal:
             self._local.popitem(last=False)
 
     @property
+    def _sharing(self) -> bool:
+        """Entries go to a shared store (not the memory store's local journal, not a disabled one)."""
+        return self._local is None and self.size > 0
+
+    @property
     def waits_to_finish(self) -> bool:
         """Whether `finish` must be awaited (a shared store's first entries), else `finished` will do."""
-        return self._local is None and self.size > 0 and not self._shared.ready
+        return self._sharing and not self._shared.ready
 
     def finished(self, entry: Entry) -> None:
         """`entry` is complete (when `waits_to_finish` is false): found by any process's read from now on."""
-        if self._local is None and self.size:
+        if self._sharing:
             self._shared.changed(entry)
 
     async def finish(self, entry: Entry) -> None:
         """`entry` is complete: sure to be found by a read on any process once this returns."""
         self.finished(entry)
-        if self._local is None and self.size:
+        if self._sharing:
             await self._shared.registered()
 
     async def flush(self) -> None:

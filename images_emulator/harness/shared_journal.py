@@ -77,18 +77,22 @@ class SharedJournalWriter:
         if len(changed) > self.limit:
             del changed[next(iter(changed))]
         self._idle_since = time.monotonic()
-        if self._name is None and self._registering is None:
-            self._registering = asyncio.get_running_loop().create_task(self._register())
+        if self._name is None:
+            self._start_registering()
 
     async def registered(self) -> None:
         """Until this process's mark is in the store (before a request's answer: a read then waits for it);
         raises what kept it from the store."""
         if self._name is None:
-            if self._registering is None:
-                self._registering = asyncio.get_running_loop().create_task(self._register())
-            await asyncio.shield(self._registering)
+            await asyncio.shield(self._start_registering())
             if self._name is None and self._register_error is not None:
                 raise self._register_error
+
+    def _start_registering(self) -> asyncio.Task[None]:
+        """The registration on its way (started now if there is none)."""
+        if self._registering is None:
+            self._registering = asyncio.get_running_loop().create_task(self._register())
+        return self._registering
 
     async def _register(self) -> None:
         name = f"{socket.gethostname()}:{secrets.token_hex(3)}:{os.getpid()}"
@@ -105,8 +109,8 @@ class SharedJournalWriter:
             self._poller = asyncio.get_running_loop().create_task(self._poll())
 
     def _register_again(self) -> None:
-        if self._name is None and self._registering is None and self._changed:
-            self._registering = asyncio.get_running_loop().create_task(self._register())
+        if self._name is None and self._changed:
+            self._start_registering()
 
     async def _poll(self) -> None:
         """While registered: answer reads, beat, and retire once idle."""
