@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import httpx2
 import pytest
+from helpers import png
 from PIL import Image
 
 from images_emulator.server.asgi import WORKER_HEADER
@@ -71,13 +72,11 @@ def test_every_worker_lists_every_request_in_the_journal(two_workers: EmulatorPr
 
 
 def test_an_edit_answered_by_one_worker_shows_its_images_on_the_other(two_workers: EmulatorProcess) -> None:
-    upload = io.BytesIO()
-    Image.new("RGBA", (64, 64), (0, 90, 200, 255)).save(upload, "PNG")
     with httpx2.Client(base_url=two_workers.base_url, headers=HEADERS, timeout=60) as client:
         edit = client.post(
             "/v1/images/edits",
             data={"model": "dall-e-2", "prompt": "a hat", "size": "256x256"},
-            files={"image": ("blue.png", upload.getvalue(), "image/png")},
+            files={"image": ("scene.png", png(), "image/png")},
         )
         assert edit.status_code == 200, edit.text
         shown: dict[str, list[str]] = {}
