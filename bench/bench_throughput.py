@@ -17,43 +17,23 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
+from bare_app import bare_app
 from wrk import Run, ensure_wrk, run
 
-from images_emulator.testing.process import EmulatorProcess, free_port, wait_healthy
+from images_emulator.testing.process import EmulatorProcess
 
 BODY = {"model": "gpt-image-2.5-sunburst", "prompt": "a lighthouse on a cliff", "size": "1024x1024", "quality": "low"}
 HEADERS = {"Authorization": "Bearer bench"}
 PATH = "/v1/images/generations"
 GOALS = {"one": 1.0, "auto": 1.45}
 P99_FACTOR = 2.0
-
-
-@contextmanager
-def bare_app(body: bytes) -> Iterator[str]:
-    """bench/bare_app.py answering `body`, on a free port: its base URL."""
-    with tempfile.NamedTemporaryFile(suffix=".json") as body_file:
-        body_file.write(body)
-        body_file.flush()
-        port = free_port()
-        script = str(Path(__file__).with_name("bare_app.py"))
-        process = subprocess.Popen([sys.executable, script, body_file.name, str(port)])
-        try:
-            wait_healthy(f"http://127.0.0.1:{port}", process=process)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            process.terminate()
-            process.wait()
 
 
 def line(label: str, runs: list[Run]) -> str:
