@@ -63,7 +63,8 @@ async def dashboard() -> FileResponse:
 
 
 @router.get(UI + "/{name}")
-async def dashboard_asset(name: str) -> FileResponse:
+async def dashboard_asset(request: Request) -> FileResponse:
+    name = request.path_params["name"]
     path = STATIC / name
     if "/" in name or path.suffix not in ASSET_TYPES or not path.is_file():
         raise ApiError(404, f"No dashboard asset '{name}'.", code="not_found")
@@ -148,29 +149,33 @@ def picture_urls(request_id: str, index: int) -> dict[str, str]:
     return {"thumbnail": f"{base}/thumbnails/{index}", "image": f"{base}/pictures/{index}"}
 
 
+# Path values come from `request.path_params` (see api/openapi.path_parameter).
 @router.get("/__emulator/requests/{request_id}/exhibit")
-async def exhibit(request_id: str, runtime: Runtime = Depends(get_runtime)) -> JSONBody:
+async def exhibit(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONBody:
     """What an image request returned (the response without its base64) and its images and uploads."""
+    request_id = request.path_params["request_id"]
     shown = await developed(request_id, runtime)
     pictures = [{**p.meta(), **picture_urls(request_id, i)} for i, p in enumerate(shown.pictures)]
     return JSONBody({"id": request_id, "response": shown.response, "pictures": pictures})
 
 
-async def picture_of(request_id: str, index: int, runtime: Runtime) -> Picture:
+async def picture_of(request: Request, runtime: Runtime) -> Picture:
+    request_id: str = request.path_params["request_id"]
+    index: int = request.path_params["index"]
     pictures = (await developed(request_id, runtime)).pictures
     if not 0 <= index < len(pictures):
         raise ApiError(404, f"Request '{request_id}' has no picture {index}.", code="picture_not_found")
     return pictures[index]
 
 
-@router.get("/__emulator/requests/{request_id}/pictures/{index}")
-async def full_picture(request_id: str, index: int, runtime: Runtime = Depends(get_runtime)) -> Response:
-    shown = await picture_of(request_id, index, runtime)
+@router.get("/__emulator/requests/{request_id}/pictures/{index:int}")
+async def full_picture(request: Request, runtime: Runtime = Depends(get_runtime)) -> Response:
+    shown = await picture_of(request, runtime)
     return Response(shown.data, media_type=shown.media_type, headers=PICTURE_HEADERS)
 
 
-@router.get("/__emulator/requests/{request_id}/thumbnails/{index}")
-async def thumbnail(request_id: str, index: int, runtime: Runtime = Depends(get_runtime)) -> Response:
-    shown = await picture_of(request_id, index, runtime)
+@router.get("/__emulator/requests/{request_id}/thumbnails/{index:int}")
+async def thumbnail(request: Request, runtime: Runtime = Depends(get_runtime)) -> Response:
+    shown = await picture_of(request, runtime)
     media_type = SVG if shown.media_type == SVG else "image/webp"
     return Response(shown.thumbnail, media_type=media_type, headers=PICTURE_HEADERS)

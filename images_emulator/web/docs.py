@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import fastapi_offline
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 
@@ -54,7 +54,8 @@ async def favicon() -> FileResponse:
 
 
 @router.get(ASSET_PREFIX + "{name}")
-async def asset(name: str) -> FileResponse:
+async def asset(request: Request) -> FileResponse:
+    name = request.path_params["name"]  # not a parameter: see api/openapi.path_parameter
     path = ASSETS / name
     if "/" in name or path.suffix not in ASSET_TYPES or not path.is_file():
         raise ApiError(404, f"No docs asset '{name}'.", code="not_found")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from images_emulator.api.offload import offload
-from images_emulator.api.openapi import error_docs
+from images_emulator.api.openapi import error_docs, path_parameter
 from images_emulator.api.runtime import Runtime, get_runtime
 from images_emulator.api.urls import URL_PREFIX, blob_key
 from images_emulator.contract.catalog import OUTPUT_FORMATS
@@ -42,9 +42,15 @@ IMAGE_DOCS: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get(URL_PREFIX + "{token}", summary="Image behind a signed URL", response_class=Response, responses=IMAGE_DOCS)
-async def image_file(token: str, runtime: Runtime = Depends(get_runtime)) -> Response:
-    token, _, _extension = token.rpartition(".")
+@router.get(
+    URL_PREFIX + "{token}",
+    summary="Image behind a signed URL",
+    response_class=Response,
+    responses=IMAGE_DOCS,
+    openapi_extra={"parameters": [path_parameter("token", "The signed token, then the format's extension.")]},
+)
+async def image_file(request: Request, runtime: Runtime = Depends(get_runtime)) -> Response:
+    token, _, _extension = request.path_params["token"].rpartition(".")
     spec = RenderSpec(**runtime.signer.verify(token))
     data = await offload(url_image, runtime.cache, spec, fixture_source(runtime, spec))
     if data is None:
