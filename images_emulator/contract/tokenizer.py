@@ -20,8 +20,6 @@ from functools import lru_cache
 from importlib.resources import files
 from itertools import accumulate, pairwise
 
-import regex
-
 ENCODING_NAME = "o200k_base"
 VOCAB_RESOURCE = ("data", "o200k_base.tiktoken.gz")
 # sha256 of the *uncompressed* file, as in tiktoken_ext/openai_public.py (`expected_hash`).
@@ -67,6 +65,7 @@ def unknown_code_points() -> list[tuple[int, int]]:
 
 def tiktoken_pattern() -> str:
     """PAT_STR with every Unicode property class less the code points tiktoken does not know."""
+    import regex  # here, not at the top: the vocabulary is built after start-up, and regex takes 15 ms to import
     unknown = "".join(f"\\U{first:08x}-\\U{last:08x}" for first, last in unknown_code_points())
     return "(?V1)" + regex.sub(r"\\p\{\w+\}", lambda match: f"[{match.group(0)}--[{unknown}]]", PAT_STR)
 
@@ -156,6 +155,8 @@ class Encoding:
 
     def __init__(self, vocabulary: Vocabulary) -> None:
         self._vocabulary = vocabulary
+        import regex
+
         self._split = regex.compile(tiktoken_pattern()).findall
         self.n_vocab = max(len(vocabulary), *SPECIAL_TOKENS.values()) + 1
 

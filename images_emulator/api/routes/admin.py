@@ -13,17 +13,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from images_emulator.api.openapi import (
-    SESSION_PARAMETERS,
-    Deleted,
-    FaultList,
-    FaultRule,
-    FaultRuleRequest,
-    JournalPage,
-    ResetResult,
-    admin_docs,
-    admin_extra,
-)
+from images_emulator.api.openapi import SESSION_PARAMETERS, admin_docs, admin_extra, path_parameter
 from images_emulator.api.request_body import parse_json_object, read_body
 from images_emulator.api.responses import JSONBody
 from images_emulator.api.runtime import Runtime, get_runtime
@@ -61,7 +51,7 @@ def newest_limit(value: str | None) -> int | None:
 @router.get(
     "/requests",
     summary="Journal of /v1 requests, oldest first",
-    responses=admin_docs(JournalPage, errors=(400,)),
+    responses=admin_docs("JournalPage", errors=(400,)),
     openapi_extra={**admin_extra(), "parameters": [*SESSION_PARAMETERS, LIMIT_PARAMETER]},
 )
 async def list_requests(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
@@ -71,7 +61,7 @@ async def list_requests(request: Request, runtime: Runtime = Depends(get_runtime
 
 
 @router.delete(
-    "/requests", summary="Clear the journal", responses=admin_docs(Deleted), openapi_extra=admin_extra()
+    "/requests", summary="Clear the journal", responses=admin_docs("Deleted"), openapi_extra=admin_extra()
 )
 async def clear_requests(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
     session = session_of(request)
@@ -84,8 +74,8 @@ async def clear_requests(request: Request, runtime: Runtime = Depends(get_runtim
     "/faults",
     summary="Schedule a fault",
     status_code=201,
-    responses=admin_docs(FaultRule, status=201, errors=(400, 408, 413), description="The scheduled rule"),
-    openapi_extra=admin_extra(FaultRuleRequest),
+    responses=admin_docs("FaultRule", status=201, errors=(400, 408, 413), description="The scheduled rule"),
+    openapi_extra=admin_extra("FaultRuleRequest"),
 )
 async def add_fault(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
     config = runtime.config
@@ -97,7 +87,7 @@ async def add_fault(request: Request, runtime: Runtime = Depends(get_runtime)) -
 @router.get(
     "/faults",
     summary="Scheduled faults, and the fault kinds",
-    responses=admin_docs(FaultList),
+    responses=admin_docs("FaultList"),
     openapi_extra=admin_extra(),
 )
 async def list_faults(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
@@ -110,16 +100,20 @@ async def list_faults(request: Request, runtime: Runtime = Depends(get_runtime))
 
 
 @router.delete(
-    "/faults", summary="Clear scheduled faults", responses=admin_docs(Deleted), openapi_extra=admin_extra()
+    "/faults", summary="Clear scheduled faults", responses=admin_docs("Deleted"), openapi_extra=admin_extra()
 )
 async def clear_faults(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
     return JSONBody({"deleted": await runtime.harness.faults.clear(session_of(request))})
 
 
 @router.delete(
-    "/faults/{rule_id}", summary="Remove one scheduled fault", responses=admin_docs(Deleted, errors=(404,))
+    "/faults/{rule_id}",
+    summary="Remove one scheduled fault",
+    responses=admin_docs("Deleted", errors=(404,)),
+    openapi_extra={"parameters": [path_parameter("rule_id", "The rule's `id`."), *SESSION_PARAMETERS]},
 )
-async def remove_fault(rule_id: str, request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
+async def remove_fault(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
+    rule_id = request.path_params["rule_id"]
     if not await runtime.harness.faults.remove(rule_id, session_of(request)):
         raise ApiError(404, f"No scheduled fault with id '{rule_id}'.", code="fault_not_found")
     return JSONBody({"deleted": 1})
@@ -128,7 +122,7 @@ async def remove_fault(rule_id: str, request: Request, runtime: Runtime = Depend
 @router.post(
     "/reset",
     summary="Clear the journal and scheduled faults (and rate-limit counters)",
-    responses=admin_docs(ResetResult),
+    responses=admin_docs("ResetResult"),
     openapi_extra=admin_extra(),
 )
 async def reset(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
