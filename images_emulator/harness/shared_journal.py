@@ -22,6 +22,7 @@ import os
 import secrets
 import socket
 import time
+from collections import OrderedDict
 from typing import Any, Protocol
 
 from images_emulator.harness.store import Backend, LogWrite
@@ -55,7 +56,9 @@ class SharedJournalWriter:
         self.limit = limit
         self.reads_key = f"{log_name}:{READS}"
         backend.watch(self.reads_key)  # polled: each process keeps it between changes (Redis)
-        self._changed: dict[str, Loggable] = {}  # entries changed since last stored, in that order
+        # Entries changed since last stored, in that order. An OrderedDict: dropping a plain dict's first key
+        # again and again makes each `next(iter(...))` walk the holes left before it (2 us a request here).
+        self._changed: OrderedDict[str, Loggable] = OrderedDict()
         self._name: str | None = None  # this process's mark, while registered
         self._registering: asyncio.Task[None] | None = None
         self._register_error: Exception | None = None
@@ -75,7 +78,7 @@ class SharedJournalWriter:
         changed.pop(entry.id, None)
         changed[entry.id] = entry
         if len(changed) > self.limit:
-            del changed[next(iter(changed))]
+            changed.popitem(last=False)
         self._idle_since = time.monotonic()
         if self._name is None:
             self._start_registering()
@@ -159,7 +162,7 @@ class SharedJournalWriter:
                 await self.backend.log_put(self.log_name, writes, self.limit, mark=mark)
             except BaseException:  # not written: written at the next read (unless newer entries crowd them out)
                 kept = {e.id: e for e in entries[-self.limit :] if e.id not in self._changed}
-                self._changed = dict(list({**kept, **self._changed}.items())[-self.limit :])
+                self._changed = OrderedDict(list({**kept, **self._changed}.items())[-self.limit :])
                 raise
             for entry in entries:
                 entry.published = True
