@@ -51,7 +51,7 @@ UNKNOWN_TO_TIKTOKEN = """
     1D250-1D252 1D25B-1D25C 1D25F 1D280-1D281 1D6A6 1DF1F-1DF24 1DF2B-1DF81 1DF90-1DF96 1DFCD-1DFFF
     1E6C0-1E6DE 1E6E0-1E6F5 1E6FE-1E6FF 2B73A-2B73F 2B81E 2CEA2-2CEAD 323B0-33479 3D000-3FC3F
 """
-# Prompts up to this length have their count remembered (at most CACHED_PROMPTS of them, so about 1 MiB).
+# Prompts up to this length have their count remembered (at most CACHED_PROMPTS of them: 1-4 MiB of text).
 CACHED_PROMPT_CHARS = 1024
 CACHED_PROMPTS = 1024
 NOT_A_TOKEN = -1
