@@ -107,7 +107,7 @@ def test_random_text_has_the_same_ids_as_tiktoken(official: tiktoken.Encoding) -
     assert differing == []
 
 
-def _contexts(char: str) -> list[str]:
+def class_contexts(char: str) -> list[str]:
     # Each shows how the pre-tokenizer classes `char`: a letter takes the "'s", a number splits from
     # letters and other numbers in runs of 3, a mark joins a letter, the rest join punctuation.
     return [f"{char}'s", f"a{char}a", f" {char}", f"1{char}1", f"{char}A", f"A{char}", f"{char}\u0301", char * 2]
@@ -130,7 +130,7 @@ def test_unicode_classes_are_tiktokens(official: tiktoken.Encoding) -> None:
     differing = [
         hex(cp)
         for cp in _code_points_sample()
-        if any(get_encoding().encode(text) != _tiktoken_ids(official, text) for text in _contexts(chr(cp)))
+        if any(get_encoding().encode(text) != _tiktoken_ids(official, text) for text in class_contexts(chr(cp)))
     ]
     assert differing == []
 

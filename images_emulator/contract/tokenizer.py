@@ -42,7 +42,8 @@ PAT_STR = "|".join(
 )
 # Code points that Python's `regex` (Unicode 17) files under a letter, mark or number class and tiktoken's Rust
 # regex (Unicode 16) does not know: tiktoken splits them like unassigned ones, and so do we. Found by comparing
-# both on every code point (tests/test_tokenizer.py keeps checking them).
+# both on every code point (`python tests/unknown_code_points.py`, again after upgrading regex or tiktoken);
+# tests/test_tokenizer.py keeps checking a sample.
 UNKNOWN_TO_TIKTOKEN = """
     0558 058B-058C 05C8-05C9 088F 0B53-0B54 0C5C 0CDC 1ACF-1AF0 208F 209D-209F A7CE-A7CF A7D2 A7D4 A7DD A7E2
     A7F1 AB6C-AB6D 107BB-107BF 10940-10959 10EC5-10EC7 10ECB-10ECF 10ED9-10EEE 10EF0-10EFB 11B0A 11B60-11B67
