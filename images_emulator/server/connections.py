@@ -37,6 +37,9 @@ HEAD_END = b"\r\n\r\n"
 OPENAI_VERSION = b"2020-10-01"
 WORKER_HEADER = "x-emulator-worker"  # the pid of the process that answered (tells workers and replicas apart)
 
+HELD_HEAD_LIMIT = 16 * 1024  # a write this small is held back for the write after it (a response's head)
+JOINED_LIMIT = 64 * 1024  # a held head and a body up to this size leave as one joined bytes; beyond, as two buffers
+
 # This process's open connections by client address (host, port): how the app finds a request's one.
 _open: dict[tuple[str, int], GuardedProtocol] = {}
 
@@ -77,6 +80,63 @@ def connection_of(scope: Mapping[str, Any]) -> GuardedProtocol | None:
     return _open.get(client) if client is not None else None
 
 
+class CoalescingTransport:
+    """The connection's transport as uvicorn's protocol sees it: a response's head and its body leave in one write.
+
+    uvicorn writes the head when the app starts its response and the body right after, in the same turn of the
+    loop: two send calls and two TCP segments for every response. A small write is held until the next one, or
+    until the end of the loop's turn (a streamed response's head does not wait for its first event)."""
+
+    __slots__ = ("_held", "_loop", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: bytes | None = None
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        held = self._held
+        if held is None:
+            if len(data) <= HELD_HEAD_LIMIT:
+                self._held = bytes(data)
+                self._loop.call_soon(self.flush)
+            else:
+                self._transport.write(data)
+            return
+        self._held = None
+        if len(data) <= JOINED_LIMIT:
+            self._transport.write(held + data)
+        else:
+            self._transport.writelines((held, data))
+
+    def writelines(self, chunks: Any) -> None:
+        self.flush()
+        self._transport.writelines(chunks)
+
+    def flush(self) -> None:
+        """Send what is held (if the connection is still open)."""
+        held, self._held = self._held, None
+        if held is not None and not self._transport.is_closing():
+            self._transport.write(held)
+
+    def write_eof(self) -> None:
+        self.flush()
+        self._transport.write_eof()
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size() + len(self._held or b"")
+
+    def is_closing(self) -> bool:  # asked on every request: not through __getattr__
+        return self._transport.is_closing()
+
+    def __getattr__(self, name: str) -> Any:  # everything else is the transport's own
+        return getattr(self._transport, name)
+
+
 class GuardedProtocol(asyncio.Protocol):
     """uvicorn's httptools protocol, with the head deadline (see the module docstring)."""
 
@@ -98,11 +158,12 @@ class GuardedProtocol(asyncio.Protocol):
     # --- asyncio.Protocol, passed on -------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]  # uvloop's transports are not asyncio's classes
+        # the protocol writes through the coalescing transport, as uvicorn's does (uvloop's are not asyncio's classes)
+        self.transport = CoalescingTransport(transport, self.loop)  # type: ignore[arg-type,assignment]
         self.address = _address(transport.get_extra_info("peername"))
         if self.address is not None:
             _open[self.address] = self
-        self.inner.connection_made(transport)
+        self.inner.connection_made(self.transport)  # type: ignore[arg-type]
         self._arm()
 
     def data_received(self, data: bytes) -> None:
