@@ -1,4 +1,4 @@
-"""The transport under uvicorn's protocol: a response's head and body leave the server in one write."""
+"""The connection under uvicorn's protocol: a response's head and body leave in one write; a body's arrival is known."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import asyncio
 import socket
 from typing import Any
 
-from images_emulator.server.connections import HELD_HEAD_LIMIT, JOINED_LIMIT, CoalescingTransport
+import uvicorn
+from uvicorn.server import ServerState
+
+from images_emulator.server.connections import HELD_HEAD_LIMIT, JOINED_LIMIT, CoalescingTransport, GuardedProtocol
 from images_emulator.testing.process import EmulatorProcess
 
 
@@ -79,3 +82,41 @@ def test_a_raw_client_reads_the_head_and_the_body_in_its_first_read(server: Emul
             first = sock.recv(65536)
             assert first.startswith(b"HTTP/1.1 200 OK\r\n")
             assert first.endswith(b'"state":"ok"}}'), first
+
+
+class PeerTransport(RecordingTransport):
+    """A recording transport with a peer address, paused and resumed as uvicorn's protocol asks."""
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"peername": ("127.0.0.1", 40000), "sockname": ("127.0.0.1", 8000)}.get(name, default)
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        pass
+
+
+async def test_the_connection_knows_when_a_requests_whole_body_has_arrived() -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await asyncio.sleep(3600)
+
+    config = uvicorn.Config(app, log_level="warning")
+    loop = asyncio.get_running_loop()
+    protocol = GuardedProtocol(config=config, server_state=ServerState(), app_state={}, _loop=loop)
+    protocol.connection_made(PeerTransport())  # type: ignore[arg-type]
+    head = b"POST /v1/images/generations HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\n"
+    protocol.data_received(head[:20])
+    protocol.data_received(head[20:] + b"01234")
+    protocol.request_started()
+    assert not protocol.body_arrived("10"), "half the body is here"
+    protocol.data_received(b"56789")
+    assert protocol.body_arrived("10") and not protocol.body_arrived("11") and not protocol.body_arrived(None)
+    protocol.response_done()
+    assert not protocol.body_arrived("0"), "no head seen for the next request yet"
+    protocol.data_received(head.replace(b"10", b"3") + b"abc" + head)  # a whole request, and the next pipelined
+    assert protocol.body_arrived("3")
+    protocol.connection_lost(None)

@@ -16,7 +16,7 @@ from fastapi import Request
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from images_emulator.api.request_body import limited_stream, within
+from images_emulator.api.request_body import body_deadline, limited_stream, within
 from images_emulator.contract.errors import ApiError
 
 MAX_FILES = 64  # file parts parsed at all; more than the model's limit (16) gets the array_above_max_length error
@@ -50,7 +50,8 @@ async def read_form(request: Request, limit: int, timeout: float | None = None) 
         max_part_size=limit,
     )
     try:
-        form = await within(timeout, parser.parse())  # closes its temporary files itself when it fails
+        # the parser closes its temporary files itself when it fails
+        form = await within(body_deadline(request, timeout), parser.parse())
     except MultiPartException as exc:
         raise ApiError(
             400,

@@ -28,6 +28,7 @@ class RequestContext:
     body_summary: Any = None  # that summary, when the endpoint already had it (a body seen before)
     azure: AzureCall | None = None  # set on Azure's paths (/openai/...)
     uploads: tuple[Any, ...] = ()  # the decoded images (PIL) an edit or variation was given, for the dashboard
+    body_arrived: bool = False  # the whole body was in when the app began: reading it keeps no deadline
 
 
 # `req_` + 32 hex digits like OpenAI's: 16 random per process, then a counter (cheaper than uuid4).

@@ -126,6 +126,7 @@ class EmulatorEntry:
         connection = connection_of(scope)
         if connection is not None:
             connection.request_started()
+            context.body_arrived = connection.body_arrived(context.headers.get("content-length"))
         try:
             await Exchange(self, scope, receive, send, context).run()
         finally:

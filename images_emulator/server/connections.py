@@ -150,6 +150,7 @@ class GuardedProtocol(asyncio.Protocol):
         self.head_bytes = 0  # bytes of the next request's head received so far
         self.head_seen = False  # its end arrived: what follows is a body, not counted
         self.head_tail = b""  # the last bytes received, for an end split across reads
+        self.body_bytes = 0  # bytes received after the head's end (a pipelined next request's too)
         self.deadline: asyncio.TimerHandle | None = None
         self.send_400 = getattr(self.inner, "send_400_response", None)
         if self.send_400 is not None:  # uvicorn's answer to an unparsable request is plain text
@@ -173,6 +174,8 @@ class GuardedProtocol(asyncio.Protocol):
                 return
             if not self.head_seen and self.deadline is None:
                 self._arm()  # a head begun after a response (uvicorn's keep-alive timer stopped at its first byte)
+        elif self.head_seen:
+            self.body_bytes += len(data)
         self.inner.data_received(data)
 
     def eof_received(self) -> bool | None:
@@ -196,12 +199,21 @@ class GuardedProtocol(asyncio.Protocol):
         self.in_progress += 1
         self._disarm()
 
+    def body_arrived(self, content_length: str | None) -> bool:
+        """Whether the body of the request in progress (its declared length) has wholly arrived. Known only for
+        the request whose head this protocol saw begin; bytes arrive in order, so a pipelined request's bytes
+        after it only mean it is complete."""
+        return (
+            self.head_seen and content_length is not None and content_length.isdigit()
+            and self.body_bytes >= int(content_length)
+        )  # fmt: skip
+
     def response_done(self) -> None:
         # No deadline is armed here: an idle keep-alive connection is closed by uvicorn's keep-alive timer (5 s), and a
         # head that begins arms one in data_received, so a request that comes whole costs no timer.
         self.in_progress = max(0, self.in_progress - 1)
         if not self.in_progress:
-            self.head_bytes, self.head_seen, self.head_tail = 0, False, b""
+            self.head_bytes, self.head_seen, self.head_tail, self.body_bytes = 0, False, b"", 0
 
     # --- the head's size ----------------------------------------------------------------------------
 
@@ -211,6 +223,7 @@ class GuardedProtocol(asyncio.Protocol):
         end = window.find(HEAD_END)
         if end >= 0:
             self.head_seen = True
+            self.body_bytes = len(window) - end - len(HEAD_END)
             return self.head_bytes - len(self.head_tail) + end <= HEAD_LIMIT
         self.head_bytes += len(data)
         self.head_tail = window[-(len(HEAD_END) - 1) :]
