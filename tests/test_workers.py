@@ -71,7 +71,9 @@ def test_every_worker_lists_every_request_in_the_journal(two_workers: EmulatorPr
     assert journals == {worker: everything for worker in answered}
 
 
-def test_an_edit_answered_by_one_worker_shows_its_images_on_the_other(two_workers: EmulatorProcess) -> None:
+def test_an_edit_answered_by_one_worker_shows_its_images_and_upload_thumbnails_on_the_other(
+    two_workers: EmulatorProcess,
+) -> None:
     with httpx2.Client(base_url=two_workers.base_url, headers=HEADERS, timeout=60) as client:
         edit = client.post(
             "/v1/images/edits",
@@ -91,11 +93,23 @@ def test_an_edit_answered_by_one_worker_shows_its_images_on_the_other(two_worker
             thumbnails[thumbnail.headers[WORKER_HEADER]] = thumbnail.content
             if len(shown) == 2 and len(thumbnails) == 2:
                 break
+        # The answering worker's page lists the upload at index 1: whichever worker is asked for its thumbnail
+        # serves it (the answering worker shared the preview when it first developed the exhibit, above).
+        uploads: dict[str, bytes] = {}
+        for _ in range(MAX_ATTEMPTS):
+            upload = client.get(base + "/thumbnails/1")
+            assert upload.status_code == 200, upload.text
+            assert upload.headers["content-type"] == "image/webp"
+            uploads[upload.headers[WORKER_HEADER]] = upload.content
+            if len(uploads) == 2:
+                break
     answered_by = edit.headers[WORKER_HEADER]
     other = next(worker for worker in shown if worker != answered_by)
     assert shown[answered_by] == ["final", "upload"]  # the worker that answered has the upload too
     assert shown[other] == ["final"]
     assert thumbnails[answered_by] == thumbnails[other]  # the same picture at the same index
+    assert len(uploads) == 2 and uploads[answered_by] == uploads[other]
+    assert Image.open(io.BytesIO(uploads[other])).format == "WEBP"
 
 
 @pytest.mark.parametrize(

@@ -4,19 +4,23 @@ A generation another worker answered is drawn again from its journal entry (api/
 edit's or a variation's images come from its uploads, which are not journaled. So with a shared store
 (SQLite, Redis) the answer as sent is written there too, for EXHIBIT_TTL seconds, before the response's
 last byte (so a client that has its answer can look at it on any worker), when it fits the gallery's
-bound; uploads stay with the worker that answered.
+bound; uploads stay with the worker that answered. When that worker develops the exhibit (the dashboard's
+first look), it shares the uploads' previews too, by their index: a page listed by that worker may fetch
+its thumbnails from another.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
-from images_emulator.harness.gallery import Exhibit
+from images_emulator.harness.gallery import Exhibit, Picture
 from images_emulator.harness.store import Backend, StoreUnavailable
 
 log = logging.getLogger("images_emulator")
 EXHIBIT_TTL = 600.0
 KEY_PREFIX = "exhibit:"
+PICTURE_PREFIX = "exhibit-picture:"  # + "<request id>:<index>"
 
 
 async def share(store: Backend, request_id: str, exhibit: Exhibit) -> None:
@@ -41,3 +45,24 @@ async def shared(store: Backend, request_id: str) -> Exhibit | None:
         return None
     content_type, _, body = data.partition(b"\n")
     return Exhibit(content_type.decode("latin-1"), raw=(body,))
+
+
+async def share_uploads(store: Backend, request_id: str, pictures: Sequence[Picture]) -> None:
+    """Write the upload previews among a developed exhibit's `pictures`, by their index (a shared store only)."""
+    if store.kind == "memory":
+        return
+    for index, shown in enumerate(pictures):
+        if shown.role == "upload":
+            data = shown.media_type.encode("latin-1") + b"\n" + shown.data
+            await store.blob_put(f"{PICTURE_PREFIX}{request_id}:{index}", data, EXHIBIT_TTL)
+
+
+async def shared_upload(store: Backend, request_id: str, index: int) -> Picture | None:
+    """The upload preview at `index` that the worker which answered `request_id` shared, or None."""
+    if store.kind == "memory":
+        return None
+    data = await store.blob_get(f"{PICTURE_PREFIX}{request_id}:{index}")
+    if data is None:
+        return None
+    media_type, _, preview = data.partition(b"\n")
+    return Picture("upload", index, None, media_type.decode("latin-1"), preview, preview)

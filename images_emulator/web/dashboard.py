@@ -22,7 +22,7 @@ from images_emulator.api.runtime import Runtime, get_runtime
 from images_emulator.api.urls import URL_PREFIX, blob_key
 from images_emulator.contract.errors import ApiError
 from images_emulator.harness.gallery import Exhibit, Picture
-from images_emulator.harness.shared_exhibits import shared
+from images_emulator.harness.shared_exhibits import share_uploads, shared, shared_upload
 from images_emulator.imaging.pictures import url_image
 from images_emulator.imaging.render import RenderSpec
 from images_emulator.imaging.thumbnail import SVG
@@ -139,8 +139,12 @@ async def developed(request_id: str, runtime: Runtime) -> Exhibit:
             code="exhibit_not_found",
         )
     if not exhibit.developed:
+        had_uploads = bool(exhibit.uploads)
         exhibit = await run_in_threadpool(develop, exhibit, url_resolver(runtime))
         gallery.replace(request_id, exhibit)
+        if had_uploads:  # before this page lists them: its thumbnails may be asked of another worker
+            harness = runtime.harness
+            await harness.best_effort(share_uploads(harness.store, request_id, exhibit.pictures), None)
     return exhibit
 
 
@@ -163,9 +167,13 @@ async def picture_of(request: Request, runtime: Runtime) -> Picture:
     request_id: str = request.path_params["request_id"]
     index: int = request.path_params["index"]
     pictures = (await developed(request_id, runtime)).pictures
-    if not 0 <= index < len(pictures):
+    if 0 <= index < len(pictures):
+        return pictures[index]
+    harness = runtime.harness
+    upload = await harness.best_effort(shared_upload(harness.store, request_id, index), None)
+    if upload is None:
         raise ApiError(404, f"Request '{request_id}' has no picture {index}.", code="picture_not_found")
-    return pictures[index]
+    return upload
 
 
 @router.get("/__emulator/requests/{request_id}/pictures/{index:int}")
