@@ -195,5 +195,3 @@ def complete_document(document: dict[str, Any], catalog: Catalog) -> dict[str, A
         variations["deprecated"] = True
         variations["responses"].update(error_docs((404,)))
     return document
-
-

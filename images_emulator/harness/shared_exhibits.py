@@ -20,16 +20,15 @@ from images_emulator.harness.store import Backend, StoreUnavailable
 log = logging.getLogger("images_emulator")
 EXHIBIT_TTL = 600.0
 KEY_PREFIX = "exhibit:"
-PICTURE_PREFIX = "exhibit-picture:"  # + "<request id>:<index>"
+PICTURE_PREFIX = "exhibit-picture:"
 
 
 async def share(store: Backend, request_id: str, exhibit: Exhibit) -> None:
     """Write `exhibit`'s answer to `store` (a shared store only)."""
     if store.kind == "memory" or not exhibit.raw:
         return
-    data = exhibit.content_type.encode("latin-1") + b"\n" + b"".join(exhibit.raw)
     try:
-        await store.blob_put(KEY_PREFIX + request_id, data, EXHIBIT_TTL)
+        await store.blob_put(KEY_PREFIX + request_id, _framed(exhibit.content_type, *exhibit.raw), EXHIBIT_TTL)
     except StoreUnavailable:
         raise
     except Exception as exc:  # a dashboard nicety: never the answer's problem
@@ -43,8 +42,8 @@ async def shared(store: Backend, request_id: str) -> Exhibit | None:
     data = await store.blob_get(KEY_PREFIX + request_id)
     if data is None:
         return None
-    content_type, _, body = data.partition(b"\n")
-    return Exhibit(content_type.decode("latin-1"), raw=(body,))
+    content_type, body = _unframed(data)
+    return Exhibit(content_type, raw=(body,))
 
 
 async def share_uploads(store: Backend, request_id: str, pictures: Sequence[Picture]) -> None:
@@ -53,16 +52,30 @@ async def share_uploads(store: Backend, request_id: str, pictures: Sequence[Pict
         return
     for index, shown in enumerate(pictures):
         if shown.role == "upload":
-            data = shown.media_type.encode("latin-1") + b"\n" + shown.data
-            await store.blob_put(f"{PICTURE_PREFIX}{request_id}:{index}", data, EXHIBIT_TTL)
+            await store.blob_put(_picture_key(request_id, index), _framed(shown.media_type, shown.data), EXHIBIT_TTL)
 
 
 async def shared_upload(store: Backend, request_id: str, index: int) -> Picture | None:
     """The upload preview at `index` that the worker which answered `request_id` shared, or None."""
     if store.kind == "memory":
         return None
-    data = await store.blob_get(f"{PICTURE_PREFIX}{request_id}:{index}")
+    data = await store.blob_get(_picture_key(request_id, index))
     if data is None:
         return None
-    media_type, _, preview = data.partition(b"\n")
-    return Picture("upload", index, None, media_type.decode("latin-1"), preview, preview)
+    media_type, preview = _unframed(data)
+    return Picture("upload", index, None, media_type, preview, preview)
+
+
+def _picture_key(request_id: str, index: int) -> str:
+    return f"{PICTURE_PREFIX}{request_id}:{index}"
+
+
+def _framed(media_type: str, *chunks: bytes) -> bytes:
+    """A stored value: the media type, a newline, then the bytes."""
+    return b"".join((media_type.encode("latin-1"), b"\n", *chunks))
+
+
+def _unframed(data: bytes) -> tuple[str, bytes]:
+    """(media type, bytes) of a value `_framed` made."""
+    media_type, _, body = data.partition(b"\n")
+    return media_type.decode("latin-1"), body
