@@ -11,7 +11,6 @@ process exits 0 (uvicorn alone re-raises the signal after its shutdown: exit 143
 from __future__ import annotations
 
 import contextlib
-import gc
 import importlib
 import logging
 import os
@@ -24,6 +23,7 @@ from types import FrameType
 
 import uvicorn
 
+from images_emulator.server import collector
 from images_emulator.server.memory import lean_malloc
 
 log = logging.getLogger("images_emulator")
@@ -79,12 +79,11 @@ def run_server(config: uvicorn.Config, sockets: list[socket.socket] | None = Non
 
 
 def preload() -> None:
-    """Import the app before forking, then keep its objects out of the garbage collector's way, so the
-    workers share their pages. (Each worker builds the tokenizer's tables once it serves, server/app.py:
-    building them here made a two-worker start 0.4 s slower than a one-worker one.) No collection before
-    the freeze: the imports leave little garbage, and a full collection took 38 ms of every start."""
+    """Import the app before forking, so the workers share its modules' pages. (Each worker builds the
+    tokenizer's tables once it serves, server/app.py: building them here made a two-worker start 0.4 s
+    slower than a one-worker one.) The collector stays paused (server/collector.py): each worker
+    freezes its objects and resumes it when its app is up."""
     importlib.import_module(APP.partition(":")[0])
-    gc.freeze()
 
 
 def port_socket(config: uvicorn.Config) -> socket.socket:
@@ -130,6 +129,7 @@ class Supervisor:
             signal.signal(sig, self._stop)
         for _ in range(self.workers):
             self._fork()
+        collector.freeze_and_resume()  # the supervisor's own start is over (a restarted worker starts collecting)
         while self.children:
             try:
                 pid, status = os.wait()
