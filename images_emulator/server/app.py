@@ -46,11 +46,14 @@ from images_emulator.web import dashboard, docs
 
 log = logging.getLogger("images_emulator")
 
-# The image endpoints the entry calls straight from this table (the FastAPI routes document them).
+# The endpoints the entry calls straight from this table, the image endpoints and the liveness probe (the
+# FastAPI routes document them).
 ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("POST", GENERATIONS.path): generations.create_image,
     ("POST", EDITS.path): edits.create_image_edit,
     ("POST", VARIATIONS.path): variations.create_image_variation,
+    ("GET", "/health"): health.health_state,
+    ("HEAD", "/health"): health.health_probe,
 }
 
 

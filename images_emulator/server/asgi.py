@@ -10,7 +10,7 @@ For each request, in order:
 5. the journal entry, for every request but the admin surface and the server's pages, with a
    bounded summary of the body made as it streams in;
 6. `/v1/...` needs an API key; Azure's `/openai/...` its `api-key` or a bearer token (Azure's 401);
-7. the image endpoints run straight from a table (no router, no dependency solving), Azure's paths from
+7. the image endpoints and /health run straight from a table (no router, no dependency solving), Azure's paths from
    api/routes/azure.py; anything else goes to the FastAPI app (admin, docs, image URLs).
 Then: a body the answer did not wait for (a 413, a 401) is read and discarded before the answer's
 last byte, up to `--max-body-bytes` (past that the connection is closed), so a client that sends its
@@ -230,7 +230,7 @@ class Exchange:
                 if error is not None:
                     await self.answer(error)
                     return
-        self.image_endpoint = endpoint is not None
+        self.image_endpoint = endpoint is not None  # /health too, but never journaled: never kept
         if endpoint is None:
             await self.entry.app(self.scope, self.receive, self.send)
             return

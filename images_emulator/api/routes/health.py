@@ -1,6 +1,9 @@
-"""GET /health (and HEAD, for load balancers that probe with it): the process, and the harness's store."""
+"""GET /health (and HEAD, for load balancers that probe with it): the process, and the harness's store.
 
-from fastapi import APIRouter, Depends
+The entry answers both straight from its table (server/app.py: no router, no dependency solving, which a
+probe polled every few seconds has no use for); these routes document them."""
+
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from images_emulator.api.openapi import admin_docs
@@ -11,8 +14,7 @@ from images_emulator.harness.store import StoreUnavailable
 router = APIRouter()
 
 
-@router.get("/health", summary="Liveness probe, with the store's state", responses=admin_docs("Health"))
-async def health(runtime: Runtime = Depends(get_runtime)) -> JSONBody:
+async def health_state(_: Request, runtime: Runtime) -> Response:
     """200 while the process answers; `degraded` while the store is unreachable (images still work)."""
     store = runtime.harness.store
     try:
@@ -24,6 +26,17 @@ async def health(runtime: Runtime = Depends(get_runtime)) -> JSONBody:
     return JSONBody({"status": status, "store": {"kind": store.kind, "url": store.url, "state": state}})
 
 
-@router.head("/health", include_in_schema=False)
-async def health_head() -> Response:
+async def health_probe(_: Request, __: Runtime) -> Response:
+    """HEAD: the headers alone."""
     return Response(media_type="application/json")
+
+
+@router.get("/health", summary="Liveness probe, with the store's state", responses=admin_docs("Health"))
+async def health(request: Request, runtime: Runtime = Depends(get_runtime)) -> Response:
+    """200 while the process answers; `degraded` while the store is unreachable (images still work)."""
+    return await health_state(request, runtime)
+
+
+@router.head("/health", include_in_schema=False)
+async def health_head(request: Request, runtime: Runtime = Depends(get_runtime)) -> Response:
+    return await health_probe(request, runtime)
