@@ -605,6 +605,109 @@ def test_a_head_stalled_after_a_first_answer_on_the_same_connection_gets_a_408(
     assert time.monotonic() - started < 4  # the 1 s deadline, not uvicorn's 5 s keep-alive
 
 
+def generation_request(body: dict[str, Any], *, cut: int = 0) -> bytes:
+    """A whole generation request on the wire, less its last `cut` bytes."""
+    data = json.dumps(body).encode()
+    raw = request_head(length=len(data)) + data
+    return raw[: len(raw) - cut]
+
+
+STREAMED = {"model": "gpt-image-1", "prompt": "a fox", "size": "1024x1024", "quality": "low",
+            "stream": True, "partial_images": 1}  # fmt: skip
+LAST_CHUNK = b"0\r\n\r\n"
+
+
+def test_a_head_stalled_after_a_streamed_answer_gets_a_408(impatient_server: EmulatorProcess) -> None:
+    """After a stream, as after any answer, the next head on the connection has its deadline."""
+    with connect(impatient_server) as sock:
+        sock.sendall(generation_request(STREAMED))
+        stream = b""
+        while not stream.endswith(LAST_CHUNK) and (chunk := sock.recv(65536)):
+            stream += chunk
+        assert stream.startswith(b"HTTP/1.1 200") and b"image_generation.completed" in stream
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost")  # then nothing
+        status, error = status_and_error(read_until_closed(sock))
+    assert status == 408 and error["code"] == "request_timeout"
+
+
+def test_a_body_stalled_behind_a_pipelined_stream_gets_a_408(impatient_server: EmulatorProcess) -> None:
+    with connect(impatient_server) as sock:
+        sock.sendall(generation_request(STREAMED) + generation_request({"prompt": "a cat " * 20}, cut=60))
+        raw = read_until_closed(sock)
+    stream, _, second = raw.partition(LAST_CHUNK)
+    assert stream.startswith(b"HTTP/1.1 200") and b"image_generation.completed" in stream
+    status, error = status_and_error(second)
+    assert status == 408 and error["code"] == "request_timeout"
+
+
+def test_an_answer_to_a_client_waiting_for_100_continue_comes_whole_and_closes(
+    impatient_server: EmulatorProcess,
+) -> None:
+    """A client that sent `Expect: 100-continue` sends its body only once told to: an answer given before
+    (here a 401) is not held back waiting for that body, and the connection closes after it."""
+    head = (
+        f"POST {EDITS} HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+        "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 2000000\r\n\r\n"
+    ).encode()
+    with connect(impatient_server) as sock:
+        sock.sendall(head)
+        raw = read_until_closed(sock)
+    head_out, _, _ = raw.partition(b"\r\n\r\n")
+    assert b"100 Continue" not in raw and b"connection: close" in head_out.lower()
+    status, error = status_and_error(raw)
+    assert status == 401 and error["message"].startswith("You didn't provide an API key")
+
+
+def test_a_408_for_a_stalled_body_comes_whole(impatient_server: EmulatorProcess) -> None:
+    """Its head and body leave together at the deadline: the body is not held for a second deadline."""
+    with connect(impatient_server) as sock:
+        sock.sendall(request_head() + b'{"prompt": "a ')
+        first = sock.recv(65536)
+        head_at = time.monotonic()
+        raw = first + read_until_closed(sock)
+        whole_at = time.monotonic()
+    status, error = status_and_error(raw)
+    assert status == 408 and error["code"] == "request_timeout"
+    assert whole_at - head_at < 0.5, "the body came a deadline (1 s) after the head"
+
+
+def test_a_pipelined_head_whose_end_comes_after_the_first_answer_is_read_whole(
+    impatient_server: EmulatorProcess,
+) -> None:
+    """Request 2's head arrives with request 1, all but its last 2 bytes; they come after request 1's answer,
+    with a 24 KB body. Request 2 is answered (its body is not taken for a head over 16 KiB)."""
+    first = generation_request({**GPT, "prompt": "a fox"})
+    second = generation_request({**GPT, "prompt": "a fox " * 4000})
+    end = second.index(b"\r\n\r\n") + 4
+    with connect(impatient_server) as sock:
+        sock.sendall(first + second[: end - 2])
+        answer = b""
+        while b"\r\n\r\n" not in answer and (chunk := sock.recv(65536)):
+            answer += chunk
+        length = int(answer.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+        while len(answer.partition(b"\r\n\r\n")[2]) < length and (chunk := sock.recv(65536)):
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+        sock.sendall(second[end - 2 :])
+        again = b""
+        while b"\r\n\r\n" not in again and (chunk := sock.recv(65536)):
+            again += chunk
+    assert again.startswith(b"HTTP/1.1 200"), again[:300]
+
+
+def test_a_head_probe_of_health_gets_the_headers_of_its_get(impatient_server: EmulatorProcess) -> None:
+    """RFC 9110: a HEAD answer's `content-length` is the one GET's would have; no body follows it."""
+    with connect(impatient_server) as sock:
+        sock.sendall(
+            b"HEAD /health HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        raw = read_until_closed(sock)
+    head_answer, _, rest = raw.partition(b"\r\n\r\n")
+    get_head, _, get_body = rest.partition(b"\r\n\r\n")
+    assert head_answer.startswith(b"HTTP/1.1 200") and get_head.startswith(b"HTTP/1.1 200"), "no body between them"
+    assert f"content-length: {len(get_body)}".encode() in head_answer.lower()
+
+
 def test_a_connection_that_sends_nothing_is_closed(impatient_server: EmulatorProcess) -> None:
     with connect(impatient_server) as sock:
         assert read_until_closed(sock) == b""

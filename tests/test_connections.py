@@ -100,23 +100,57 @@ class PeerTransport(RecordingTransport):
         pass
 
 
-async def test_the_connection_knows_when_a_requests_whole_body_has_arrived() -> None:
+def guarded_protocol(loop: asyncio.AbstractEventLoop) -> GuardedProtocol:
+    """uvicorn's real protocol inside ours, on a recording transport, with an app that never answers."""
+
     async def app(scope: Any, receive: Any, send: Any) -> None:
         await asyncio.sleep(3600)
 
     config = uvicorn.Config(app, log_level="warning")
-    loop = asyncio.get_running_loop()
     protocol = GuardedProtocol(config=config, server_state=ServerState(), app_state={}, _loop=loop)
     protocol.connection_made(PeerTransport())  # type: ignore[arg-type]
-    head = b"POST /v1/images/generations HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\n"
-    protocol.data_received(head[:20])
-    protocol.data_received(head[20:] + b"01234")
-    protocol.request_started()
-    assert not protocol.body_arrived("10"), "half the body is here"
+    return protocol
+
+
+HEAD = b"POST /v1/images/generations HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\n"
+
+
+async def test_the_connection_knows_when_a_requests_whole_body_has_arrived() -> None:
+    protocol = guarded_protocol(asyncio.get_running_loop())
+    protocol.data_received(HEAD[:20])
+    protocol.data_received(HEAD[20:] + b"01234")
+    assert not protocol.request_started(10), "half the body is here"
     protocol.data_received(b"56789")
-    assert protocol.body_arrived("10") and not protocol.body_arrived("11") and not protocol.body_arrived(None)
     protocol.response_done()
-    assert not protocol.body_arrived("0"), "no head seen for the next request yet"
-    protocol.data_received(head.replace(b"10", b"3") + b"abc" + head)  # a whole request, and the next pipelined
-    assert protocol.body_arrived("3")
+    protocol.data_received(HEAD.replace(b"10", b"3") + b"abc" + HEAD)  # a whole request, and the next pipelined
+    assert protocol.request_started(3)
+    protocol.response_done()
+    assert not protocol.request_started(10), "the pipelined request's head is in, its body is not"
+    protocol.data_received(b"0123456789")
+    protocol.response_done()
+    protocol.data_received(HEAD.replace(b"POST", b"GET").replace(b"content-length: 10\r\n", b""))
+    assert protocol.request_started(0), "no body to wait for"
+    protocol.connection_lost(None)
+
+
+async def test_a_head_that_began_while_a_response_was_under_way_gets_its_deadline_when_it_is_done() -> None:
+    protocol = guarded_protocol(asyncio.get_running_loop())
+    protocol.data_received(HEAD + b"0123456789")
+    protocol.request_started(10)
+    protocol.data_received(HEAD[:30])  # the next head begins (a stream's client, pipelining) and stalls
+    assert protocol.deadline is None, "no head deadline while a request is worked on"
+    protocol.response_done()
+    assert protocol.deadline is not None, "the unfinished head is on the clock once the response is done"
+    protocol.connection_lost(None)
+
+
+async def test_a_pipelined_heads_end_split_across_a_response_is_found() -> None:
+    protocol = guarded_protocol(asyncio.get_running_loop())
+    big = HEAD.replace(b"10", b"24000")
+    protocol.data_received(HEAD + b"0123456789" + big[:-2])  # the next head, all but its last 2 bytes
+    protocol.request_started(10)
+    protocol.response_done()
+    protocol.data_received(big[-2:] + b"x" * 24_000)  # its end, then a body larger than any head may be
+    assert not protocol.transport.is_closing(), "not taken for a head over 16 KiB"  # type: ignore[union-attr]
+    assert protocol.request_started(24_000)
     protocol.connection_lost(None)

@@ -53,6 +53,7 @@ def test_cors_preflight_answers_the_origin(api: TestClient) -> None:
     )
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == "http://localhost:3000"
+    assert response.headers["content-length"] == "0"  # an empty answer, not an empty chunked one
 
 
 def test_cors_exposes_request_id(api: TestClient) -> None:

@@ -53,7 +53,7 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("POST", EDITS.path): edits.create_image_edit,
     ("POST", VARIATIONS.path): variations.create_image_variation,
     ("GET", "/health"): health.health_state,
-    ("HEAD", "/health"): health.health_probe,
+    ("HEAD", "/health"): health.health_state,  # the server leaves out the body of an answer to HEAD
 }
 
 

@@ -3,7 +3,8 @@
 For each request, in order:
 1. a RequestContext (request id); on the response, OpenAI's headers (`x-request-id`, ...) and the
    answering process (`x-emulator-worker`);
-2. its connection learns a request is in progress (server/connections.py: the head deadline);
+2. its connection learns a request is in progress, and whether its body is already in (server/connections.py:
+   the head deadline, and a body read without a deadline);
 3. CORS (server/cors.py): a preflight is answered here, a foreign page refused on the admin surface;
 4. the session prefix `/__emulator/sessions/<id>/...` comes off the path;
    the admin surface `/__emulator/...` needs the admin key and JSON writes (server/admin_auth.py);
@@ -14,10 +15,12 @@ For each request, in order:
    api/routes/azure.py; anything else goes to the FastAPI app (admin, docs, image URLs).
 Then: a body the answer did not wait for (a 413, a 401) is read and discarded before the answer's
 last byte, up to `--max-body-bytes` (past that the connection is closed), so a client that sends its
-whole body before reading gets the answer instead of a reset; the journal entry is finished before
-the last byte goes out (with the error's code and param; an image answer's bytes go to the
-dashboard's gallery by reference), the request's log line is written (server/logs.py); the
-connection is told the request is done. Any unexpected exception becomes OpenAI's 500 with the usual
+whole body before reading gets the answer instead of a reset (not when the client waits for a
+`100 Continue` it never got, nor after a 408 for a stalled body: then the connection closes after the
+answer); the journal entry is finished before the last byte goes out (with the error's code and
+param; an image answer's bytes go to the dashboard's gallery by reference), the request's log line
+is written (server/logs.py); the connection is told the request is done as soon as that last byte is
+sent (what it receives next is the next request's). Any unexpected exception becomes OpenAI's 500 with the usual
 headers, logged with its traceback.
 """
 
@@ -48,7 +51,7 @@ from images_emulator.harness.sessions import API_PREFIX, AZURE_PREFIX, SESSION_H
 from images_emulator.harness.shared_exhibits import share as share_exhibit
 from images_emulator.harness.store import StoreUnavailable
 from images_emulator.server import admin_auth, cors, logs
-from images_emulator.server.connections import OPENAI_VERSION, WORKER_HEADER, connection_of
+from images_emulator.server.connections import OPENAI_VERSION, WORKER_HEADER, GuardedProtocol, connection_of
 
 log = logging.getLogger("images_emulator")
 
@@ -72,6 +75,14 @@ def journaled(path: str) -> bool:
     `/__emulator/...`, `/health`, the home page and the API docs, including paths that do not exist (a
     misrouted client is what the journal shows best)."""
     return path not in UNJOURNALED and not path.startswith(("/__emulator/", "/docs/"))
+
+
+def declared_body_length(headers: Mapping[str, str]) -> int | None:
+    """The length a request's headers give its body: `content-length`, 0 without it, None when chunked."""
+    if "transfer-encoding" in headers:
+        return None
+    declared = headers.get("content-length", "0")
+    return int(declared) if declared.isdigit() else None
 
 
 def bearer_key(authorization: str) -> str:
@@ -125,20 +136,28 @@ class EmulatorEntry:
         context = new_context(scope)
         connection = connection_of(scope)
         if connection is not None:
-            connection.request_started()
-            context.body_arrived = connection.body_arrived(context.headers.get("content-length"))
+            context.body_arrived = connection.request_started(declared_body_length(context.headers))
+        exchange = Exchange(self, scope, receive, send, context, connection)
         try:
-            await Exchange(self, scope, receive, send, context).run()
+            await exchange.run()
         finally:
-            if connection is not None:
-                connection.response_done()
+            exchange.release()  # when the response never went out whole
 
 
 class Exchange:
     """One request and its response through the entry."""
 
-    def __init__(self, entry: EmulatorEntry, scope: Scope, receive: Receive, send: Send, context: RequestContext):
+    def __init__(
+        self,
+        entry: EmulatorEntry,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        context: RequestContext,
+        connection: GuardedProtocol | None = None,
+    ) -> None:
         self.entry = entry
+        self.connection = connection  # told when the response is done (None in process)
         self.scope = scope
         self.raw_receive = receive
         self.raw_send = send
@@ -151,6 +170,8 @@ class Exchange:
             "content-length"
         )
         self.response_started = False
+        self.body_asked = False  # the app read (or began to read) the body: uvicorn said `100 Continue` if asked
+        self.drain_body = True  # before the last byte, read what is left of a body the answer did not wait for
         self.entry_record: Entry | None = None
         self.capture: BodyCapture | None = None
         self.status: int | None = None
@@ -249,13 +270,14 @@ class Exchange:
         if not self.cors_allowed:
             await self.answer(ApiError(400, f"Disallowed CORS origin {self.origin}.", code="origin_not_allowed"))
             return
-        headers = cors.preflight_headers(self.origin or "", self.headers, ALLOWED_METHODS)
+        headers = [*cors.preflight_headers(self.origin or "", self.headers, ALLOWED_METHODS), (b"content-length", b"0")]
         await self.send({"type": "http.response.start", "status": 200, "headers": headers})
         await self.send({"type": "http.response.body", "body": b""})
 
     # --- the wrapped ASGI channel -------------------------------------------------------------------
 
     async def receive(self) -> Message:
+        self.body_asked = True
         message = await self.raw_receive()
         if message["type"] == "http.request":
             if self.capture is not None:
@@ -270,9 +292,14 @@ class Exchange:
         if message["type"] == "http.response.start":
             self.response_started = True
             own = list(message.get("headers", []))
-            extra = await self.extra_headers({name.lower() for name, _ in own})
-            if not self.body_done and self.body_longer_than_drain():
-                extra.append((b"connection", b"close"))  # the rest of the body is not read: nothing follows it
+            present = {name.lower() for name, _ in own}
+            extra = await self.extra_headers(present)
+            if not self.body_done:
+                # Nothing to wait for: a client waiting for `100 Continue` before it sends, or a body past its deadline.
+                self.drain_body = not self.client_awaits_continue() and message["status"] != 408
+                closes = not self.drain_body or self.body_longer_than_drain()  # the rest is not read: nothing follows
+                if closes and b"connection" not in present:
+                    extra.append((b"connection", b"close"))
             message = {**message, "headers": [*own, *extra]}
             self.status = message["status"]
             if self.entry_record is not None:
@@ -287,10 +314,27 @@ class Exchange:
             elif self.status is not None and self.status >= 400 and len(self.error_body) < logs.ERROR_PEEK:
                 self.error_body += chunk[: logs.ERROR_PEEK - len(self.error_body)]
             if not message.get("more_body", False):
-                if not self.body_done:
+                if not self.body_done and self.drain_body:
                     await self.drain()  # before the last byte: a client still sending would get a reset
                 await self.finish()  # before the last byte: a client that has its answer finds the entry
+                await self.raw_send(message)
+                self.release()  # at once: the connection's next bytes are the next request's
+                return
         await self.raw_send(message)
+
+    def release(self) -> None:
+        """Tell the connection this request's response is done (once)."""
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            connection.response_done()
+
+    def client_awaits_continue(self) -> bool:
+        """Whether the client sent `Expect: 100-continue` and waits for it before sending the body, which it
+        never got: the app answered without reading the body, and none of it has come."""
+        return (
+            self.headers.get("expect", "").lower() == "100-continue" and not self.body_asked
+            and self.connection is not None and not self.connection.body_begun()
+        )  # fmt: skip
 
     async def extra_headers(self, present: set[bytes]) -> list[tuple[bytes, bytes]]:
         """The headers every answer carries; rate-limit ones only where the answer (a 429) has none."""

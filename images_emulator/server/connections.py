@@ -8,9 +8,11 @@ and adds what httptools leaves out: while no request is in progress, the next re
 arrive within `--header-timeout-seconds` (a client that sent part of one then gets a 408 in OpenAI's
 envelope; an idle connection is closed) and within HEAD_LIMIT bytes (h11's 16 KiB: httptools would
 buffer a head without end); a request httptools cannot parse gets its 400 in the envelope too. The
-app says when a request starts and when its response is done (`request_started` / `response_done`,
-found by the client's address); the body's own deadline, and draining a body the response did not
-wait for, are the app's (api/request_body.py, server/asgi.py).
+app says when a request starts (with its body's declared length) and when its response's last byte is
+sent (`request_started` / `response_done`, found by the client's address): the bytes received after
+that request's body are the next request's, whose head is looked for in them (pipelining, or a client
+that starts its next request before the answer is done). The body's own deadline, and draining a body
+the response did not wait for, are the app's (api/request_body.py, server/asgi.py).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ WORKER_HEADER = "x-emulator-worker"  # the pid of the process that answered (tel
 
 HELD_HEAD_LIMIT = 16 * 1024  # a write this small is held back for the write after it (a response's head)
 JOINED_LIMIT = 64 * 1024  # a held head and a body up to this size leave as one joined bytes; beyond, as two buffers
+RECENT_BYTES = HEAD_LIMIT + len(HEAD_END)  # kept of what a connection received: a next request's whole head fits
 
 # This process's open connections by client address (host, port): how the app finds a request's one.
 _open: dict[tuple[str, int], GuardedProtocol] = {}
@@ -147,10 +150,14 @@ class GuardedProtocol(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.address: tuple[str, int] | None = None
         self.in_progress = 0  # requests the app is working on
-        self.head_bytes = 0  # bytes of the next request's head received so far
-        self.head_seen = False  # its end arrived: what follows is a body, not counted
+        # The request being received or worked on, as the bytes tell (heads are found here, not by the app's timing):
+        self.head_bytes = 0  # bytes of its head received so far
+        self.head_seen = False  # its head's end arrived: what follows is its body (and any pipelined request)
         self.head_tail = b""  # the last bytes received, for an end split across reads
-        self.body_bytes = 0  # bytes received after the head's end (a pipelined next request's too)
+        self.body_bytes = 0  # bytes received after its head's end (a pipelined next request's too)
+        self.body_length: int | None = None  # its body's declared length, once its app began (None: chunked)
+        self.unsure = False  # where its head began is not known: its body is not known complete, nor its end
+        self.recent = b""  # the last RECENT_BYTES received: where a pipelined next request's head is found
         self.deadline: asyncio.TimerHandle | None = None
         self.send_400 = getattr(self.inner, "send_400_response", None)
         if self.send_400 is not None:  # uvicorn's answer to an unparsable request is plain text
@@ -168,14 +175,16 @@ class GuardedProtocol(asyncio.Protocol):
         self._arm()
 
     def data_received(self, data: bytes) -> None:
-        if not self.in_progress and not self.head_seen:
-            if not self._head_within_limit(data):
-                self._refuse(ApiError(400, HEAD_TOO_LARGE_MESSAGE))
-                return
-            if not self.head_seen and self.deadline is None:
-                self._arm()  # a head begun after a response (uvicorn's keep-alive timer stopped at its first byte)
-        elif self.head_seen:
+        self.recent = data[-RECENT_BYTES:] if len(data) >= RECENT_BYTES else (self.recent + data)[-RECENT_BYTES:]
+        if self.head_seen:
             self.body_bytes += len(data)
+        elif self.in_progress:
+            pass  # the request worked on came after a chunked body: where its head ended is not known
+        elif not self._head_within_limit(data):
+            self._refuse(ApiError(400, HEAD_TOO_LARGE_MESSAGE))
+            return
+        elif not self.head_seen and self.deadline is None:
+            self._arm()  # a head begun after a response (uvicorn's keep-alive timer stopped at its first byte)
         self.inner.data_received(data)
 
     def eof_received(self) -> bool | None:
@@ -195,25 +204,44 @@ class GuardedProtocol(asyncio.Protocol):
 
     # --- what the app tells -------------------------------------------------------------------------
 
-    def request_started(self) -> None:
+    def request_started(self, body_length: int | None) -> bool:
+        """The app began a request whose body declares `body_length` bytes (0 without a body, None when chunked);
+        whether that whole body has already arrived (then reading it needs no deadline)."""
         self.in_progress += 1
         self._disarm()
+        self.body_length = body_length
+        return self.head_seen and not self.unsure and body_length is not None and self.body_bytes >= body_length
 
-    def body_arrived(self, content_length: str | None) -> bool:
-        """Whether the body of the request in progress (its declared length) has wholly arrived. Known only for
-        the request whose head this protocol saw begin; bytes arrive in order, so a pipelined request's bytes
-        after it only mean it is complete."""
-        return (
-            self.head_seen and content_length is not None and content_length.isdigit()
-            and self.body_bytes >= int(content_length)
-        )  # fmt: skip
+    def body_begun(self) -> bool:
+        """Whether any byte of the body of the request in progress has arrived (True when not known)."""
+        return not self.head_seen or self.unsure or self.body_bytes > 0
 
     def response_done(self) -> None:
-        # No deadline is armed here: an idle keep-alive connection is closed by uvicorn's keep-alive timer (5 s), and a
-        # head that begins arms one in data_received, so a request that comes whole costs no timer.
+        """The request's response went out whole (or the request ended without one). Bytes that came after its
+        body are the next request's: its head is looked for in them, and a head begun there but unfinished
+        gets its deadline. (An idle keep-alive connection is closed by uvicorn's keep-alive timer, 5 s.)"""
         self.in_progress = max(0, self.in_progress - 1)
-        if not self.in_progress:
-            self.head_bytes, self.head_seen, self.head_tail, self.body_bytes = 0, False, b"", 0
+        if self.in_progress:
+            return
+        after = None  # how many bytes came after its body, when known
+        if self.head_seen and not self.unsure and self.body_length is not None:
+            after = self.body_bytes - self.body_length
+        self.head_bytes, self.head_seen, self.head_tail, self.body_bytes, self.body_length = 0, False, b"", 0, 0
+        self.unsure = False
+        if after is None:  # a chunked body's end is not known: what follows is taken for a new head
+            self.recent = b""
+            return
+        if not 0 <= after <= len(self.recent):
+            # Its body is still coming (an answer that did not wait for it), or more came after it than a head may
+            # hold (a next request on its way): what follows counts as a body until the next response is done.
+            self.head_seen = self.unsure = True
+            self.recent = b""
+            return
+        self.recent = self.recent[len(self.recent) - after :]  # only the next request's bytes are kept
+        if after and not self._head_within_limit(self.recent):
+            self._refuse(ApiError(400, HEAD_TOO_LARGE_MESSAGE))
+        elif self.head_bytes and not self.head_seen:
+            self._arm()
 
     # --- the head's size ----------------------------------------------------------------------------
 

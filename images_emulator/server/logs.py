@@ -66,6 +66,9 @@ def log_config(log_format: str, level: str) -> dict[str, Any]:
         "level": "DEBUG" if name == "TRACE" else name,
         "propagate": False,
     }
+    # The multipart parser warns of each malformed body it meets; the client already has its 400 and the request
+    # its log line: its errors only, in our format (not Python's bare last-resort line).
+    config["loggers"]["python_multipart"] = {"handlers": ["default"], "level": "ERROR", "propagate": False}
     return config
 
 

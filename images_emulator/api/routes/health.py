@@ -26,11 +26,6 @@ async def health_state(_: Request, runtime: Runtime) -> Response:
     return JSONBody({"status": status, "store": {"kind": store.kind, "url": store.url, "state": state}})
 
 
-async def health_probe(_: Request, __: Runtime) -> Response:
-    """HEAD: the headers alone."""
-    return Response(media_type="application/json")
-
-
 @router.get("/health", summary="Liveness probe, with the store's state", responses=admin_docs("Health"))
 async def health(request: Request, runtime: Runtime = Depends(get_runtime)) -> Response:
     """200 while the process answers; `degraded` while the store is unreachable (images still work)."""
@@ -39,4 +34,5 @@ async def health(request: Request, runtime: Runtime = Depends(get_runtime)) -> R
 
 @router.head("/health", include_in_schema=False)
 async def health_head(request: Request, runtime: Runtime = Depends(get_runtime)) -> Response:
-    return await health_probe(request, runtime)
+    """GET's answer: the server sends its headers (the same `content-length`) and leaves out the body."""
+    return await health_state(request, runtime)
