@@ -11,6 +11,7 @@ process exits 0 (uvicorn alone re-raises the signal after its shutdown: exit 143
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import logging
 import os
@@ -81,9 +82,11 @@ def run_server(config: uvicorn.Config, sockets: list[socket.socket] | None = Non
 def preload() -> None:
     """Import the app before forking, so the workers share its modules' pages. (Each worker builds the
     tokenizer's tables once it serves, server/app.py: building them here made a two-worker start 0.4 s
-    slower than a one-worker one.) The collector stays paused (server/collector.py): each worker
-    freezes its objects and resumes it when its app is up."""
+    slower than a one-worker one.) Its objects are frozen, out of the collector's way, so that a
+    worker's collections never touch (and copy) those pages; the command has the collector paused
+    anyway (server/collector.py) until each worker's app is up."""
     importlib.import_module(APP.partition(":")[0])
+    gc.freeze()
 
 
 def port_socket(config: uvicorn.Config) -> socket.socket:
