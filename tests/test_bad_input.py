@@ -730,8 +730,10 @@ def test_a_client_that_leaves_mid_body_is_recorded_as_a_400(impatient_server: Em
 def test_a_malformed_request_line_gets_a_400_envelope(impatient_server: EmulatorProcess) -> None:
     with connect(impatient_server) as sock:
         sock.sendall(b"THIS IS NOT HTTP\r\n\r\n")
-        status, error = status_and_error(read_until_closed(sock))
+        raw = read_until_closed(sock)
+    status, error = status_and_error(raw)
     assert status == 400 and set(error) >= {"message", "type", "param", "code"}
+    assert b'\r\n\r\n{"error":{"message":' in raw, "compact JSON, as every other answer"
 
 
 def test_headers_growing_past_16_kib_get_a_400_envelope(impatient_server: EmulatorProcess) -> None:

@@ -58,7 +58,7 @@ def header_timeout() -> float:
 def raw_error_response(error: ApiError) -> bytes:
     """A whole HTTP/1.1 response carrying `error`, that closes the connection (written without a parser),
     with the headers every answer carries (server/asgi.py)."""
-    body = json.dumps(error.body()).encode()
+    body = json.dumps(error.body(), separators=(",", ":")).encode()  # compact, as every other answer
     head = (
         f"HTTP/1.1 {error.status} {http.HTTPStatus(error.status).phrase}\r\n"
         "content-type: application/json\r\n"
