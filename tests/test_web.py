@@ -50,6 +50,13 @@ def test_home_page_links_to_the_dashboard_and_docs_and_is_not_journaled(web: Tes
     assert web.get("/__emulator/requests").json()["data"] == []
 
 
+def test_the_home_page_and_the_dashboard_answer_head_probes(web: TestClient) -> None:
+    for path in ("/", "/__emulator/ui"):
+        probe, page = web.head(path), web.get(path)
+        assert probe.status_code == 200 and probe.content == b""
+        assert probe.headers["content-length"] == page.headers["content-length"] == str(len(page.content))
+
+
 def test_dashboard_page_and_assets_come_from_the_package(web: TestClient) -> None:
     page = web.get("/__emulator/ui")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")

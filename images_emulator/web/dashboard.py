@@ -51,12 +51,12 @@ HOME = f"""<!doctype html>
 """
 
 
-@router.get("/")
+@router.api_route("/", methods=["GET", "HEAD"])  # HEAD: a load balancer's probe of the root
 async def home() -> HTMLResponse:
     return HTMLResponse(HOME)
 
 
-@router.get(UI)
+@router.api_route(UI, methods=["GET", "HEAD"])
 async def dashboard() -> FileResponse:
     return FileResponse(STATIC / "dashboard.html", media_type="text/html; charset=utf-8",
                         headers={"cache-control": "no-cache"})  # fmt: skip
