@@ -252,7 +252,11 @@ def test_unknown_fault_rule_is_a_400(server: EmulatorProcess) -> None:
         ({"fault": "rate_limit", "should_retry": "maybe"}, "should_retry"),
         ({"fault": "rate_limit", "when": "now"}, "when"),
         ({"times": 1}, "fault"),
-        ({"fault": "stream_error", "error": "timeout"}, None),
+        ({"fault": "stream_error", "error": "timeout"}, "error"),
+        ({"fault": "server_error", "error": "rate_limit"}, "error"),  # only a stream_error carries another error
+        ({"fault": "rate_limit", "times": 1e308}, "times"),
+        ({"fault": "rate_limit", "match": {"prompt_contains": "x" * 32_001}}, "match.prompt_contains"),
+        ({"fault": "rate_limit", "match": {"model": "m" * 32_001}}, "match.model"),
     ],
 )
 def test_bad_fault_rules_are_400s(server: EmulatorProcess, body: dict[str, Any], param: str | None) -> None:
@@ -305,6 +309,12 @@ def test_fault_kinds_are_listed(server: EmulatorProcess) -> None:
 
 
 # --- units ---------------------------------------------------------------------------------------------
+
+
+def test_a_fault_header_names_another_error_only_for_a_stream_error(emu: ImagesEmulator) -> None:
+    response = post_raw(emu, GPT, **{"X-Emulator-Fault": "server_error; error=rate_limit"})
+    assert response.status_code == 400 and response.json()["error"]["param"] == "error"
+    assert post_raw(emu, GPT, **{"X-Emulator-Fault": "stream_error; error=rate_limit"}).status_code == 429
 
 
 def test_header_parameters() -> None:

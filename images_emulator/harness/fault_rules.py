@@ -73,7 +73,9 @@ def parse_options(raw: Mapping[str, Any], *, text: bool = False) -> FaultOptions
         elif key == "error":
             kind = fault_kind(value, "error")
             if kind.effect != "error":
-                raise bad_fault(f"Invalid 'error': {value!r} is not an error fault ({quote_list(ERROR_KINDS)}).")
+                raise bad_fault(
+                    f"Invalid 'error': {value!r} is not an error fault ({quote_list(ERROR_KINDS)}).", "error"
+                )
             options = replace(options, error=kind.name)
         else:
             raise unknown_parameter(key)
@@ -90,12 +92,23 @@ def parse_header(value: str) -> Fault:
         if not sep:
             raise bad_fault(f"Invalid X-Emulator-Fault parameter {param!r}: expected key=value.")
         raw[key.strip()] = val.strip()
-    return Fault(kind, parse_options(raw, text=True), "header")
+    return Fault(kind, carried(kind, parse_options(raw, text=True)), "header")
+
+
+def carried(kind: FaultKind, options: FaultOptions) -> FaultOptions:
+    """`options`, refused when they name another error for a fault that is not a stream_error (a
+    server_error answering a 429 would be journaled as the wrong fault)."""
+    if options.error is not None and kind.name != "stream_error":
+        message = f"Invalid 'error': only a stream_error fault carries another error, not {kind.name!r}."
+        raise bad_fault(message, "error")
+    return options
 
 
 # --- scheduled rules ----------------------------------------------------------------------------------
 
 MATCH_KEYS = ("path", "model", "prompt_contains")
+MAX_MATCH_CHARS = 32_000  # the longest prompt any model takes: a longer value never matches, yet costs every request
+MAX_TIMES = 1_000_000
 RULE_KEYS = ("fault", "times", "match", "retry_after", "should_retry", "hold_seconds", "error")
 
 
@@ -163,8 +176,8 @@ def parse_rule(body: Any, rule_id: str, session: str | None) -> FaultRule:
     times = body.get("times", 1)
     if isinstance(times, float) and times.is_integer():
         times = int(times)  # 3.0 is an integer to JSON Schema
-    if isinstance(times, bool) or not isinstance(times, int) or times < 1:
-        raise bad_fault(f"Invalid 'times': expected an integer >= 1, got {times!r}.", "times")
+    if isinstance(times, bool) or not isinstance(times, int) or not 1 <= times <= MAX_TIMES:
+        raise bad_fault(f"Invalid 'times': expected an integer from 1 to {MAX_TIMES}, got {times!r}.", "times")
     match = body.get("match")
     match = {} if match is None else match  # null means omitted; false, 0 or "" are not objects
     if not isinstance(match, dict):
@@ -174,13 +187,18 @@ def parse_rule(body: Any, rule_id: str, session: str | None) -> FaultRule:
             raise unknown_parameter(f"match.{key}")
         if value is not None and not isinstance(value, str):
             raise bad_fault(f"Invalid 'match.{key}': expected a string.", f"match.{key}")
+        if value is not None and len(value) > MAX_MATCH_CHARS:
+            raise bad_fault(
+                f"Invalid 'match.{key}': at most {MAX_MATCH_CHARS} characters (the longest prompt), got {len(value)}.",
+                f"match.{key}",
+            )
         if key == "path" and value is not None and endpoint_named(value) is None:
             raise bad_fault(
                 f"Invalid 'match.path': {value!r} names no endpoint; expected generations, edits or variations "
                 "(or their /v1/images/... path).",
                 "match.path",
             )
-    options = parse_options({k: v for k, v in body.items() if k not in ("fault", "times", "match")})
+    options = carried(kind, parse_options({k: v for k, v in body.items() if k not in ("fault", "times", "match")}))
     match = {key: value for key, value in match.items() if value is not None}
     return FaultRule(rule_id, Fault(kind, options, "rule"), times, times, match, session)
 
