@@ -24,6 +24,7 @@ from images_emulator.contract.catalog import MODELS, OUTPUT_FORMATS, SVG_EFFORTS
 from images_emulator.contract.params import EDIT_PARAMS, GENERATION_PARAMS, JSON_EDIT_PARAMS, VARIATION_PARAMS, Param
 from images_emulator.contract.validation import edit_models, variation_models
 from images_emulator.harness.fault_kinds import ERROR_KINDS, FAULT_KINDS, MAX_FAULT_SECONDS
+from images_emulator.harness.fault_rules import MAX_MATCH_CHARS, MAX_TIMES
 from images_emulator.harness.latency import MAX_WAIT_SECONDS
 
 # What each parameter is; which models take it is added from the catalog (`_takers`).
@@ -302,21 +303,30 @@ class FaultMatch(BaseModel):
         description="`/v1/images/edits`, `images/edits` or `edits`.",
         pattern=r"^\s*/*(v1/)?(images/)?(generations|edits|variations)/*\s*$",
     )
-    model: str | None = None
-    prompt_contains: str | None = Field(None, description="Case-insensitive substring of the prompt.")
+    model: str | None = Field(None, max_length=MAX_MATCH_CHARS)
+    prompt_contains: str | None = Field(
+        None, max_length=MAX_MATCH_CHARS, description="Case-insensitive substring of the prompt."
+    )
 
 
 class FaultRuleRequest(BaseModel):
     """`POST /__emulator/faults` body."""
 
-    model_config = ConfigDict(extra="forbid")
+    # `error` only on a stream_error (harness/fault_rules.carried)
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "if": {"properties": {"fault": {"not": {"const": "stream_error"}}}},
+            "then": {"properties": {"error": {"type": "null"}}},
+        },
+    )
     fault: _enum(FAULT_KINDS)  # type: ignore[valid-type]
-    times: int = Field(1, ge=1, description="How many matching requests it fires on.")
+    times: int = Field(1, ge=1, le=MAX_TIMES, description="How many matching requests it fires on.")
     match: FaultMatch | None = None
     retry_after: float | None = Field(None, ge=0, le=MAX_FAULT_SECONDS, description="Seconds (retry-after).")
     should_retry: bool | None = Field(None, description="Sends x-should-retry.")
     hold_seconds: float | None = Field(None, ge=0, le=MAX_WAIT_SECONDS, description="timeout: how long to hold.")
-    error: _enum(ERROR_KINDS) | None = Field(None, description="stream_error: the error the frame carries.")  # type: ignore[valid-type]
+    error: _enum(ERROR_KINDS) | None = Field(None, description="stream_error only: the error the frame carries.")  # type: ignore[valid-type]
 
 
 class FaultRule(BaseModel):
