@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from images_emulator.contract.catalog import MODELS
 from images_emulator.contract.endpoints import endpoint_named
 from images_emulator.contract.errors import ApiError, missing_parameter, quote_list, unknown_parameter
 from images_emulator.harness.fault_kinds import (
@@ -107,7 +108,8 @@ def carried(kind: FaultKind, options: FaultOptions) -> FaultOptions:
 # --- scheduled rules ----------------------------------------------------------------------------------
 
 MATCH_KEYS = ("path", "model", "prompt_contains")
-MAX_MATCH_CHARS = 32_000  # the longest prompt any model takes: a longer value never matches, yet costs every request
+# The longest prompt any model takes: a longer match value never matches, yet every request would scan it.
+MAX_MATCH_CHARS = max(spec.prompt_max for spec in MODELS.values())
 MAX_TIMES = 1_000_000
 RULE_KEYS = ("fault", "times", "match", "retry_after", "should_retry", "hold_seconds", "error")
 

@@ -11,8 +11,8 @@ For each request, in order:
 5. the journal entry, for every request but the admin surface and the server's pages, with a
    bounded summary of the body made as it streams in;
 6. `/v1/...` needs an API key; Azure's `/openai/...` its `api-key` or a bearer token (Azure's 401);
-7. the image endpoints and /health run straight from a table (no router, no dependency solving), Azure's paths from
-   api/routes/azure.py; anything else goes to the FastAPI app (admin, docs, image URLs).
+7. the image endpoints and /health run straight from a table (no router, no dependency solving),
+   Azure's paths from api/routes/azure.py; anything else goes to the FastAPI app (admin, docs, image URLs).
 Then: a body the answer did not wait for (a 413, a 401) is read and discarded before the answer's
 last byte, up to `--max-body-bytes` (past that the connection is closed), so a client that sends its
 whole body before reading gets the answer instead of a reset (not when the client waits for a
@@ -20,8 +20,8 @@ whole body before reading gets the answer instead of a reset (not when the clien
 answer); the journal entry is finished before the last byte goes out (with the error's code and
 param; an image answer's bytes go to the dashboard's gallery by reference), the request's log line
 is written (server/logs.py); the connection is told the request is done as soon as that last byte is
-sent (what it receives next is the next request's). Any unexpected exception becomes OpenAI's 500 with the usual
-headers, logged with its traceback.
+sent (what it receives next is the next request's). Any unexpected exception becomes OpenAI's 500
+with the usual headers, logged with its traceback.
 """
 
 from __future__ import annotations

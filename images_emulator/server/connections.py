@@ -180,11 +180,8 @@ class GuardedProtocol(asyncio.Protocol):
             self.body_bytes += len(data)
         elif self.in_progress:
             pass  # the request worked on came after a chunked body: where its head ended is not known
-        elif not self._head_within_limit(data):
-            self._refuse(ApiError(400, HEAD_TOO_LARGE_MESSAGE))
+        elif not self._take_head(data):
             return
-        elif not self.head_seen and self.deadline is None:
-            self._arm()  # a head begun after a response (uvicorn's keep-alive timer stopped at its first byte)
         self.inner.data_received(data)
 
     def eof_received(self) -> bool | None:
@@ -226,7 +223,7 @@ class GuardedProtocol(asyncio.Protocol):
         after = None  # how many bytes came after its body, when known
         if self.head_seen and not self.unsure and self.body_length is not None:
             after = self.body_bytes - self.body_length
-        self.head_bytes, self.head_seen, self.head_tail, self.body_bytes, self.body_length = 0, False, b"", 0, 0
+        self.head_bytes, self.head_seen, self.head_tail, self.body_bytes, self.body_length = 0, False, b"", 0, None
         self.unsure = False
         if after is None:  # a chunked body's end is not known: what follows is taken for a new head
             self.recent = b""
@@ -238,12 +235,20 @@ class GuardedProtocol(asyncio.Protocol):
             self.recent = b""
             return
         self.recent = self.recent[len(self.recent) - after :]  # only the next request's bytes are kept
-        if after and not self._head_within_limit(self.recent):
-            self._refuse(ApiError(400, HEAD_TOO_LARGE_MESSAGE))
-        elif self.head_bytes and not self.head_seen:
-            self._arm()
+        if after:
+            self._take_head(self.recent)
 
     # --- the head's size ----------------------------------------------------------------------------
+
+    def _take_head(self, data: bytes) -> bool:
+        """Counts `data` into the next request's head while no request is worked on: refused past HEAD_LIMIT
+        (False), on the clock while unfinished (uvicorn's keep-alive timer stopped at its first byte)."""
+        if not self._head_within_limit(data):
+            self._refuse(ApiError(400, HEAD_TOO_LARGE_MESSAGE))
+            return False
+        if not self.head_seen and self.deadline is None:
+            self._arm()
+        return True
 
     def _head_within_limit(self, data: bytes) -> bool:
         """Counts `data` into the head being received; False once it passes HEAD_LIMIT unfinished."""
