@@ -89,3 +89,17 @@ def test_access_log_can_be_switched_off(tmp_path: Path) -> None:
 def test_version_flag_prints_the_version() -> None:
     done = subprocess.run([sys.executable, "-m", "images_emulator", "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.strip() == f"images-emulator {__version__}"
+
+
+def test_disconnect_fault_is_logged_as_the_fault_not_as_a_server_error(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    for url in run_server(log):
+        with httpx2.Client(base_url=url, headers=AUTH, timeout=30) as http:
+            for body in (GPT, {**GPT, "stream": True, "partial_images": 2}):
+                assert http.post("/__emulator/faults", json={"fault": "disconnect"}).status_code == 201
+                with pytest.raises(httpx2.RemoteProtocolError):
+                    http.post("/v1/images/generations", json=body).read()
+            assert http.get("/health").status_code == 200
+    lines = log.read_text().splitlines()
+    assert len([line for line in lines if "fault=disconnect" in line]) == 2
+    assert not [line for line in lines if "ERROR" in line or "Traceback" in line]

@@ -59,6 +59,7 @@ log = logging.getLogger("images_emulator")
 UNJOURNALED = frozenset({"/__emulator", "/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/",
                          "/favicon.ico"})  # fmt: skip
 ALLOWED_METHODS = ("GET", "POST", "DELETE", "HEAD", "OPTIONS")
+CUT_WAIT_SECONDS = 1.0  # a `disconnect` fault's connection is gone by then (its unsent bytes are few)
 SHUTTING_DOWN = ApiError(
     503,
     "The server is shutting down: this request was ended before it finished (a `timeout` fault's hold or "
@@ -141,6 +142,8 @@ class EmulatorEntry:
         try:
             await exchange.run()
         finally:
+            if connection is not None and exchange.cut_short():
+                await connection.cut(CUT_WAIT_SECONDS)
             exchange.release()  # when the response never went out whole
 
 
@@ -327,6 +330,10 @@ class Exchange:
         connection, self.connection = self.connection, None
         if connection is not None:
             connection.response_done()
+
+    def cut_short(self) -> bool:
+        """The `disconnect` fault left this response unfinished, as asked."""
+        return self.response_started and self.connection is not None and self.context.fault == "disconnect"
 
     def client_awaits_continue(self) -> bool:
         """Whether the client sent `Expect: 100-continue` and waits for it before sending the body, which it

@@ -18,6 +18,7 @@ the response did not wait for, are the app's (api/request_body.py, server/asgi.p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import http
 import json
@@ -159,6 +160,7 @@ class GuardedProtocol(asyncio.Protocol):
         self.unsure = False  # where its head began is not known: its body is not known complete, nor its end
         self.recent = b""  # the last RECENT_BYTES received: where a pipelined next request's head is found
         self.deadline: asyncio.TimerHandle | None = None
+        self.lost: asyncio.Future[None] = self.loop.create_future()  # done when the connection is gone
         self.send_400 = getattr(self.inner, "send_400_response", None)
         if self.send_400 is not None:  # uvicorn's answer to an unparsable request is plain text
             self.inner.send_400_response = self._unparsable
@@ -189,6 +191,8 @@ class GuardedProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        if not self.lost.done():
+            self.lost.set_result(None)
         if self.address is not None and _open.get(self.address) is self:
             del _open[self.address]
         self.inner.connection_lost(exc)
@@ -237,6 +241,17 @@ class GuardedProtocol(asyncio.Protocol):
         self.recent = self.recent[len(self.recent) - after :]  # only the next request's bytes are kept
         if after:
             self._take_head(self.recent)
+
+    async def cut(self, wait: float) -> None:
+        """Close the connection in the middle of a response (the `disconnect` fault): what was written goes
+        out, then the end. Returns once the connection is gone (within `wait` seconds), so that when the app
+        returns uvicorn sees a client that went away, not an app that left its response unfinished (an error
+        it logs)."""
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            transport.close()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self.lost), wait)
 
     # --- the head's size ----------------------------------------------------------------------------
 
