@@ -263,6 +263,44 @@ def test_the_content_policy_fault_answers_azures_400(azure: TestClient) -> None:
         assert inner["content_filter_results"]["jailbreak"] == {"detected": False, "filtered": False}
 
 
+AZURE_RATE_LIMIT = (
+    "Requests to the {} Operation under Azure OpenAI API version {} have exceeded call rate limit of your current "
+    "OpenAI S0 pricing tier. Please retry after {}. Please go here: https://aka.ms/oai/quotaincrease if you would "
+    "like to further increase the default rate limit."
+)
+
+
+def test_the_rate_limit_fault_answers_azures_429_with_the_retry_headers(azure: TestClient) -> None:
+    response = azure.post(GENERATIONS.format("pics"), json=GPT, headers={"x-emulator-fault": "rate_limit"})
+    assert response.status_code == 429
+    assert response.json() == {
+        "error": {"code": "429", "message": AZURE_RATE_LIMIT.format("ImageGenerations_Create", VERSION, "1 second")}
+    }
+    assert response.headers["retry-after"] == "1" and "retry-after-ms" in response.headers
+    assert "x-ratelimit-remaining-requests" in response.headers
+    on_v1 = azure.post("/openai/v1/images/generations", json={**GPT, "model": "pics"},
+                       headers={"x-emulator-fault": "rate_limit; retry_after=7"})  # fmt: skip
+    assert on_v1.json()["error"]["message"] == AZURE_RATE_LIMIT.format("ImageGenerations_Create", "v1", "7 seconds")
+
+
+def test_a_rate_limit_over_rpm_answers_azures_429_and_quota_faults_stay_openais(
+    app_factory: Callable[..., Any],
+) -> None:
+    with TestClient(app_factory(rate_limit_rpm=1), headers={"api-key": KEY}) as client:
+        files = {"image": ("a.png", png((64, 64)), "image/png")}
+        assert client.post(EDITS.format("gpt-image-1"), files=files, data={"prompt": "a hat"}).status_code == 200
+        limited = client.post(EDITS.format("gpt-image-1"), files=files, data={"prompt": "a hat"})
+        assert limited.status_code == 429
+        error = limited.json()["error"]
+        assert set(error) == {"code", "message"} and error["code"] == "429"
+        assert error["message"].startswith(f"Requests to the ImageGenerations_Edit Operation under Azure OpenAI API "
+                                           f"version {VERSION} have exceeded call rate limit")  # fmt: skip
+        assert int(limited.headers["retry-after"]) >= 1
+        quota = client.post(GENERATIONS.format("gpt-image-1"), json=GPT,
+                            headers={"x-emulator-fault": "insufficient_quota"})  # fmt: skip
+        assert quota.status_code == 429 and quota.json()["error"]["code"] == "insufficient_quota"
+
+
 def test_other_faults_answer_as_on_v1(azure: TestClient) -> None:
     headers = {"x-emulator-fault": "server_error"}
     on_azure = azure.post(GENERATIONS.format("pics"), json=GPT, headers=headers)

@@ -118,6 +118,9 @@ def test_azure_errors_reach_the_sdk_with_azures_codes(azure_server: EmulatorProc
     assert refused.value.code == "content_policy_violation"
     assert isinstance(refused.value.body, dict)
     assert refused.value.body["inner_error"]["code"] == "ResponsibleAIPolicyViolation"
+    with pytest.raises(openai.RateLimitError, match="ImageGenerations_Create Operation under Azure") as limited:
+        client.images.generate(model="pics", prompt="a fox", extra_headers={"X-Emulator-Fault": "rate_limit"})
+    assert limited.value.code == "429" and limited.value.response.headers["retry-after"] == "1"
     old = openai.AzureOpenAI(azure_endpoint=azure_server.base_url, api_version="2024-10-21", api_key=KEY, max_retries=0)
     with pytest.raises(openai.NotFoundError, match="Resource not found"):
         old.images.edit(model="pics", image=("a.png", png((64, 64)), "image/png"), prompt="add a hat")

@@ -6,7 +6,10 @@ Sources of the wording (also in docs/choices.md):
 - `Resource not found` for a missing api-version: MicrosoftDocs/azure-docs#114602, ThinkInAIXYZ/deepchat#262;
 - `API version not supported` (400 BadRequest), also for a dated version on `/openai/v1`: as Azure AI
   Foundry users quote it;
-- the content-policy refusal: BerriAI/litellm#16072 (dall-e-3 on Azure).
+- the content-policy refusal: BerriAI/litellm#16072 (dall-e-3 on Azure);
+- the 429 over a rate limit: Azure's answer as its users quote it for every operation (e.g.
+  jasonacox/TinyLLM#17, alex-wolf-ps/dbchatprov2#2), "1 second" in the singular; the generations
+  operation's name as Azure's logs give it (`ImageGenerations_Create`), the edits one by analogy.
 """
 
 from __future__ import annotations
@@ -35,6 +38,14 @@ CONTENT_POLICY_MESSAGE = (
     "Your request was rejected as a result of our safety system. Your prompt may contain text that is not "
     "allowed by our safety system."
 )
+
+CALL_RATE_LIMIT_MESSAGE = (
+    "Requests to the {operation} Operation under Azure OpenAI API version {version} have exceeded call rate limit "
+    "of your current OpenAI S0 pricing tier. Please retry after {seconds} second{plural}. Please go here: "
+    "https://aka.ms/oai/quotaincrease if you would like to further increase the default rate limit."
+)
+OPERATIONS = {"generations": "ImageGenerations_Create", "edits": "ImageGenerations_Edit"}
+V1_VERSION = "v1"  # what the message names on `/openai/v1` without an api-version
 
 
 def access_denied() -> AzureError:
@@ -73,3 +84,17 @@ def content_policy_violation() -> AzureError:
             "inner_error": {"code": "ResponsibleAIPolicyViolation", "content_filter_results": results},
         },
     )
+
+
+def call_rate_limited(endpoint: str, version: str | None, limited: ApiError) -> AzureError:
+    """Azure's 429 for `limited` (the `rate_limit` fault's or `--rate-limit-*`'s 429, whose headers it keeps) on
+    `endpoint` ("generations" or "edits"); the wait it names is the 429's `retry-after`."""
+    retry_after = limited.headers.get("retry-after", "1")
+    seconds = int(retry_after) if retry_after.isdigit() else 1
+    message = CALL_RATE_LIMIT_MESSAGE.format(
+        operation=OPERATIONS[endpoint],
+        version=version or V1_VERSION,
+        seconds=seconds,
+        plural="" if seconds == 1 else "s",
+    )
+    return AzureError(429, message, code="429", headers=limited.headers)

@@ -18,6 +18,7 @@ from images_emulator.contract.errors import SERVER_ERROR_MESSAGE, ApiError
 from images_emulator.harness.ratelimit import (
     NOMINAL_LIMITS,
     ORGANIZATION,
+    RATE_LIMIT_CODE,
     RATE_LIMIT_MESSAGE,
     UNITS,
     format_duration,
@@ -68,7 +69,7 @@ _KINDS: tuple[FaultKind, ...] = (
         "rate_limit",
         "error",
         "429 rate_limit_exceeded with retry-after, retry-after-ms and x-ratelimit-* headers",
-        ErrorShape(429, "requests", "rate_limit_exceeded", RATE_LIMIT_MESSAGE),
+        ErrorShape(429, "requests", RATE_LIMIT_CODE, RATE_LIMIT_MESSAGE),
         retry_after=True,
         rate_limit_headers=True,
     ),

@@ -19,6 +19,7 @@ from images_emulator.harness.store import Backend
 
 WINDOW_SECONDS = 60.0
 ORGANIZATION = "org-emulator"
+RATE_LIMIT_CODE = "rate_limit_exceeded"
 RATE_LIMIT_MESSAGE = (
     "Rate limit reached for {model} in organization {organization} on {unit}: Limit {limit}, Used {used}, "
     "Requested {requested}. Please try again in {retry_in}. Visit https://platform.openai.com/account/rate-limits "
@@ -59,7 +60,7 @@ def rate_limit_error(
         requested=requested,
         retry_in=format_duration(retry_s),
     )
-    return ApiError(429, message, type="requests", code="rate_limit_exceeded", headers=headers)
+    return ApiError(429, message, type="requests", code=RATE_LIMIT_CODE, headers=headers)
 
 
 def ratelimit_headers(budgets: Mapping[str, tuple[int, int, float]]) -> dict[str, str]:

@@ -6,7 +6,7 @@
   `model` names the deployment.
 
 The entry (server/asgi.py) checks Azure's credentials first. Only envelopes and shapes differ from `/v1`:
-Azure's 404s and api-version answers, its content-policy 400, and per-image filter results.
+Azure's 404s and api-version answers, its content-policy 400 and rate-limit 429, and per-image filter results.
 """
 
 from __future__ import annotations
@@ -19,9 +19,15 @@ from fastapi.responses import Response
 from images_emulator.api.routes import edits, generations
 from images_emulator.api.runtime import Runtime
 from images_emulator.contract.azure import AzureCall, check_version, deployed_model
-from images_emulator.contract.azure_errors import content_policy_violation, deployment_not_found, resource_not_found
+from images_emulator.contract.azure_errors import (
+    call_rate_limited,
+    content_policy_violation,
+    deployment_not_found,
+    resource_not_found,
+)
 from images_emulator.contract.errors import ApiError
 from images_emulator.harness.context import request_context
+from images_emulator.harness.ratelimit import RATE_LIMIT_CODE
 
 DEPLOYMENT_PATH = re.compile(r"/openai/deployments/([^/]+)/images/(generations|edits)")
 V1_PATH = re.compile(r"/openai/v1/images/(generations|edits)")
@@ -59,4 +65,6 @@ async def azure_endpoint(request: Request, runtime: Runtime) -> Response:
     except ApiError as exc:
         if context.fault == "content_policy":  # a fault or fixture refusing the prompt: Azure's shape
             raise content_policy_violation() from exc
+        if exc.code == RATE_LIMIT_CODE:  # the gateway's quota answer, not the model service's
+            raise call_rate_limited(name, version, exc) from exc
         raise
