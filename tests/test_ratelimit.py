@@ -72,7 +72,10 @@ async def test_images_per_minute_count_n() -> None:
     assert error is not None
     assert "on images per min (IPM): Limit 5, Used 3, Requested 3. Please try again in 55s." in error.message
     assert await limiter.admit("k", 2, "gpt-image-1") is None  # refused requests are not counted
-    assert await limiter.headers("k") == {
+    assert await limiter.headers("k") == {  # both budgets, as a 429 reports them (requests: nominal, no limit set)
+        "x-ratelimit-limit-requests": "50",
+        "x-ratelimit-remaining-requests": "48",
+        "x-ratelimit-reset-requests": "1m0s",
         "x-ratelimit-limit-images": "5",
         "x-ratelimit-remaining-images": "0",
         "x-ratelimit-reset-images": "1m0s",

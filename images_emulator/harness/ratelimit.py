@@ -147,11 +147,11 @@ class RateLimiter:
         return await self.backend.update(self._name(key), change, ttl=WINDOW_SECONDS)
 
     async def headers(self, key: str) -> dict[str, str]:
-        """`x-ratelimit-{limit,remaining,reset}-<unit>` of the limited units for `key` right now."""
+        """`x-ratelimit-{limit,remaining,reset}-<unit>` of both units for `key` right now, as a 429 reports them."""
         now = self.clock()
         value = await self.backend.read(self._name(key)) or {}
         windows = {unit: _live(value.get(unit, []), now) for unit in UNITS}
-        return ratelimit_headers({u: b for u, b in self._budgets(windows, now).items() if u in self.limits})
+        return ratelimit_headers(self._budgets(windows, now))
 
     async def reset(self) -> None:
         await self.backend.delete_prefix("rate:")
