@@ -153,6 +153,20 @@ def test_a_gpt_image_of_50_mb_or_more_is_too_large(api: TestClient) -> None:
     )
 
 
+def test_a_mask_of_4_mb_or_more_is_too_large_for_every_model(api: TestClient) -> None:
+    """The SDK's `mask`: "a valid PNG file, less than 4MB" (gpt-image models take 50 MB images)."""
+    size = 4 * 1024 * 1024
+    assert_error(
+        api.post(EDITS, **multipart({"image": image_part(png()), "mask": image_part(b"\0" * size)}, **GPT)),
+        400,
+        message=f"Invalid file 'mask': the file is {size} bytes; the mask must be smaller than 4 MB.",
+        param="mask",
+        code="image_too_large",
+    )
+    under = api.post(EDITS, **multipart({"image": image_part(png()), "mask": image_part(png())}, **GPT))
+    assert under.status_code == 200, under.text
+
+
 # --- dall-e-2: one square PNG with alpha, under 4 MB ------------------------------------------------------------
 
 DALLE2_IMAGE_REFUSALS = [

@@ -245,6 +245,18 @@ def test_json_edit_data_url_too_big_for_the_model(api: TestClient) -> None:
     assert_4xx_envelope(response)
 
 
+def test_json_edit_mask_of_4_mb_or_more_is_too_large(api: TestClient) -> None:
+    size = 4 * 1024 * 1024
+    mask = {"image_url": data_url(b"\0" * size)}
+    assert_error(
+        json_edit(api, images=ONE_IMAGE, mask=mask, model="gpt-image-1"),
+        400,
+        message=f"Invalid file 'mask': the file is {size} bytes; the mask must be smaller than 4 MB.",
+        param="mask",
+        code="image_too_large",
+    )
+
+
 def test_json_edit_invalid_json(api: TestClient) -> None:
     response = api.post(EDITS, content=b"{", headers={"content-type": "application/json"})
     assert response.status_code == 400 and response.json()["error"]["message"].startswith("We could not parse")

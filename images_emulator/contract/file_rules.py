@@ -19,6 +19,7 @@ MAX_INPUT_PIXELS = 36_000_000
 MAX_ASPECT_RATIO = 20  # emulator policy: long side at most 20x the short side (usage stays sane)
 ALPHA_MODES = ("RGBA", "LA", "L")  # dall-e-2 inputs without a mask, and every mask (contract §5.3)
 MASK_MIME_TYPES = ("image/png",)
+MASK_MAX_BYTES = 4 * 1024 * 1024  # every model: "a valid PNG file, less than 4MB" (the SDK's `mask`; contract §16)
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,11 @@ def edit_file_rules(rules: EditRules, *, has_mask: bool) -> EditFileRules:
         legacy=legacy,
     )
     mask = FileRules(
-        max_bytes=rules.max_bytes, mime_types=MASK_MIME_TYPES, modes=ALPHA_MODES, legacy=legacy, role="mask"
+        max_bytes=min(rules.max_bytes, MASK_MAX_BYTES),
+        mime_types=MASK_MIME_TYPES,
+        modes=ALPHA_MODES,
+        legacy=legacy,
+        role="mask",
     )
     markup = FileRules(
         max_bytes=rules.max_bytes, mime_types=MASK_MIME_TYPES, role="markup", transparent_pixels=True
@@ -93,9 +98,10 @@ def file_too_large(label: str, size: int, rules: FileRules) -> ApiError:
     if rules.legacy:
         return _legacy_format_error(label)
     limit_mb = rules.max_bytes // (1024 * 1024)
+    what = "each image" if rules.role == "input" else f"the {rules.role}"
     return ApiError(  # UNVERIFIED wording
         400,
-        f"Invalid file '{label}': the file is {size} bytes; each image must be smaller than {limit_mb} MB.",
+        f"Invalid file '{label}': the file is {size} bytes; {what} must be smaller than {limit_mb} MB.",
         param=label,
         code="image_too_large",
     )
