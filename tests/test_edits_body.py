@@ -76,6 +76,35 @@ def test_malformed_bodies_get_the_envelope(api: TestClient, content_type: str, b
     assert_4xx_envelope(api.post(EDITS, content=body, headers={"content-type": content_type}))
 
 
+def multipart_body(fields: list[tuple[str, bytes, bytes]]) -> bytes:
+    """name, extra part headers, value → a whole multipart body with boundary `B`."""
+    parts = [
+        b'--B\r\nContent-Disposition: form-data; name="%s"%s\r\n\r\n%s\r\n' % (n.encode(), h, v) for n, h, v in fields
+    ]
+    return b"".join(parts) + b"--B--\r\n"
+
+
+@pytest.mark.parametrize(
+    "cut", [len(b"--B--\r\n"), len(b"low\r\n--B--\r\n") + 1, 5000], ids=["closing", "last-field", "image"]
+)
+def test_a_body_cut_short_is_refused_not_read_without_its_last_part(api: TestClient, cut: int) -> None:
+    image = (b'; filename="a.png"\r\nContent-Type: image/png', png((64, 64), noise=True))
+    body = multipart_body(
+        [("image", *image), ("model", b"", b"gpt-image-1"), ("prompt", b"", b"x"), ("quality", b"", b"low")]
+    )
+    whole = api.post(EDITS, content=body, headers={"content-type": "multipart/form-data; boundary=B"})
+    assert whole.status_code == 200 and whole.json()["quality"] == "low"
+    response = api.post(EDITS, content=body[:-cut], headers={"content-type": "multipart/form-data; boundary=B"})
+    assert_error(
+        response,
+        400,
+        message="Could not parse the multipart/form-data body: it ended before its closing boundary (a body cut "
+        "short). Send the parameters as multipart/form-data fields and the images as file parts.",
+        param=None,
+        code=None,
+    )
+
+
 def test_uploads_leave_no_open_files(api: TestClient) -> None:
     big = png((700, 700), noise=True)  # about 2 MB: spooled to a temporary file on disk
     gpt_edit(api, {"image": image_part(big)})  # warm up

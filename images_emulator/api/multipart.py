@@ -38,11 +38,29 @@ class Form:
         return [(name, value) for name, value in self.items if name in names]
 
 
+class WholeBodyParser(MultiPartParser):
+    """Starlette's parser, which also tells whether the body reached its closing boundary (`--BOUNDARY--`):
+    python-multipart ends a body without one silently, dropping the part it was in."""
+
+    closed = False
+
+    def on_end(self) -> None:
+        self.closed = True
+
+
+def unparsable(reason: str) -> ApiError:
+    return ApiError(
+        400,
+        f"Could not parse the multipart/form-data body: {reason} "
+        "Send the parameters as multipart/form-data fields and the images as file parts.",
+    )
+
+
 @asynccontextmanager
 async def read_form(request: Request, limit: int, timeout: float | None = None) -> AsyncIterator[Form]:
     """The multipart body of `request` (413 past `limit` bytes, 408 after `timeout` seconds); its
     temporary files are deleted when the block exits."""
-    parser = MultiPartParser(
+    parser = WholeBodyParser(
         request.headers,
         limited_stream(request, limit),
         max_files=MAX_FILES,
@@ -53,12 +71,10 @@ async def read_form(request: Request, limit: int, timeout: float | None = None) 
         # the parser closes its temporary files itself when it fails
         form = await within(body_deadline(request, timeout), parser.parse())
     except MultiPartException as exc:
-        raise ApiError(
-            400,
-            f"Could not parse the multipart/form-data body: {exc.message} "
-            "Send the parameters as multipart/form-data fields and the images as file parts.",
-        ) from exc
+        raise unparsable(exc.message) from exc
     try:
+        if not parser.closed:
+            raise unparsable("it ended before its closing boundary (a body cut short).")
         yield Form(list(form.multi_items()))
     finally:
         await form.close()
