@@ -353,10 +353,11 @@ def test_no_model_with_gpt_only_parameter_uses_gpt_image_model(api: TestClient) 
     assert "usage" in body
 
 
-def test_unparsable_json_gets_openai_message(api: TestClient) -> None:
-    response = api.post(
-        "/v1/images/generations", content=b'{"prompt": "x",', headers={"content-type": "application/json"}
-    )
+@pytest.mark.parametrize(
+    "raw", [b'{"prompt": "x",', b'{"prompt": "x", "n": NaN}', b'{"prompt": "x", "n": -Infinity}', b'{"x": Infinity}']
+)
+def test_unparsable_json_gets_openai_message(api: TestClient, raw: bytes) -> None:
+    response = api.post("/v1/images/generations", content=raw, headers={"content-type": "application/json"})
     assert response.status_code == 400
     assert response.json()["error"]["message"].startswith("We could not parse the JSON body of your request.")
 

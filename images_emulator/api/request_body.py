@@ -138,6 +138,11 @@ def too_many_json(what: str) -> ApiError:
     )
 
 
+def _not_json(constant: str) -> Any:
+    """`NaN`, `Infinity` and `-Infinity`, which Python's parser takes but are not JSON (RFC 8259)."""
+    raise ValueError(f"{constant} is not a JSON value")
+
+
 def parse_json_object(raw: bytes) -> dict[str, Any]:
     """A JSON object body, or OpenAI's invalid-JSON / invalid-type error."""
     if raw.count(b"{") + raw.count(b"[") > MAX_JSON_CONTAINERS:
@@ -145,7 +150,7 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     if raw.count(b",") + raw.count(b":") > MAX_JSON_SEPARATORS:
         raise too_many_json(f"{MAX_JSON_SEPARATORS:,} JSON values")
     try:
-        document = json.loads(raw)
+        document = json.loads(raw, parse_constant=_not_json)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError; nesting too deep
         raise invalid_json() from exc
     if not isinstance(document, dict):
