@@ -105,7 +105,7 @@ def test_before_2026_05_12_an_unknown_model_is_the_old_404() -> None:
         response,
         404,
         message="The model `gpt-image-2.5-sunburst` does not exist or you do not have access to it.",
-        param="model",
+        param=None,
         code="model_not_found",
     )
 

@@ -56,7 +56,7 @@ REFUSALS = [
         id="an-unknown-model-is-not-found",
         status=404,
         message="The model `gpt-image-9` does not exist or you do not have access to it.",
-        param="model",
+        param=None,
         code="model_not_found",
     ),
     # --- required parameters, and the order they are checked in

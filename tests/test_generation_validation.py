@@ -114,7 +114,7 @@ REFUSALS = [
         id="an-unknown-model-is-404-model-not-found",
         status=404,
         message="The model `dall-e-9` does not exist or you do not have access to it.",
-        param="model",
+        param=None,
         code="model_not_found",
     ),
     # --- output options that do not go together

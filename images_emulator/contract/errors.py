@@ -188,13 +188,8 @@ IMAGE_USER_ERROR = "image_generation_user_error"
 
 
 def model_not_found(model: str) -> ApiError:
-    """The API before 2026-05-12: OpenAI's generic 404 (contract §11)."""
-    return ApiError(
-        404,
-        f"The model `{model}` does not exist or you do not have access to it.",
-        param="model",
-        code="model_not_found",
-    )
+    """The API before 2026-05-12: OpenAI's generic 404 (contract §11), whose `param` is null."""
+    return ApiError(404, f"The model `{model}` does not exist or you do not have access to it.", code="model_not_found")
 
 
 def model_does_not_exist(model: str) -> ApiError:
