@@ -128,6 +128,32 @@ def test_until_2026_05_11_a_model_less_generation_is_dall_e_2() -> None:
     assert "url" in response.json()["data"][0] and "usage" not in response.json()
 
 
+@pytest.mark.parametrize(
+    ("api_date", "fields", "model"),
+    [
+        ("2025-05-01", {}, "dall-e-2"),
+        ("2025-05-01", {"output_format": "webp"}, "gpt-image-1"),
+        ("2025-05-01", {"input_fidelity": "high"}, "gpt-image-1"),
+        ("2025-05-01", {"stream": "false"}, "dall-e-2"),
+        ("2025-12-16", {"output_format": "webp"}, "gpt-image-1.5"),
+        ("2026-05-11", {}, "gpt-image-1.5"),
+    ],
+)
+def test_a_model_less_edit_is_dall_e_2_unless_a_gpt_only_parameter_is_set(
+    api_date: str, fields: dict[str, str], model: str
+) -> None:
+    files = {"image": ("a.png", png(), "image/png")}
+    with client(api_date) as api:
+        model_less = api.post("/v1/images/edits", files=files, data={"prompt": "a hat", **fields})
+        named = api.post("/v1/images/edits", files=files, data={"prompt": "a hat", **fields, "model": model})
+    assert model_less.status_code == named.status_code == 200, model_less.text
+    if model == "dall-e-2":
+        assert "usage" not in model_less.json() and "url" in model_less.json()["data"][0]
+    else:  # the same picture (it shows the model) and the same usage
+        assert model_less.json()["data"] == named.json()["data"]
+        assert model_less.json()["usage"] == named.json()["usage"]
+
+
 def test_variations_are_a_404_from_2026_05_12(today: TestClient) -> None:
     files = {"image": ("a.png", png(), "image/png")}
     assert_error(

@@ -511,6 +511,7 @@ class ApiRules:
     # ...when a GPT-only parameter is set (contract §2: which GPT model is UNVERIFIED).
     generation_gpt_default: str | None = "gpt-image-1"
     edit_default: str | None = "dall-e-2"
+    edit_gpt_default: str | None = "gpt-image-1"  # ...when a GPT-only parameter is set (contract §2, edits row)
     variations: bool = True  # the `/v1/images/variations` endpoint answers
     # Today's wording: unknown model 400 `image_generation_user_error`, size errors `Invalid size '...'`.
     user_error_wording: bool = False
@@ -521,7 +522,7 @@ class ApiRules:
 API_REVISIONS: tuple[Revision, ...] = (
     Revision(
         date(2025, 12, 16),
-        MappingProxyType({"edit_default": "gpt-image-1.5"}),
+        MappingProxyType({"edit_default": "gpt-image-1.5", "edit_gpt_default": None}),
         "contract §2: edits default to gpt-image-1.5 (S 2026-05; the emulator's choice from 1.5's release)",
     ),
     Revision(

@@ -154,6 +154,7 @@ GPT_ONLY_PARAMS = (
     "partial_images",
     "stream",
 )
+GPT_ONLY_EDIT_PARAMS = (*GPT_ONLY_PARAMS, "input_fidelity")  # the same for a model-less edit
 
 # Parameters whose JSON `null` counts as sent once the API refuses it (ApiRules.null_response_format_refused).
 NULL_IS_SENT = ("response_format",)

@@ -23,6 +23,7 @@ from images_emulator.contract.params import (
     EDIT_PARAMS,
     FORM_OBJECTS,
     GENERATION_PARAMS,
+    GPT_ONLY_EDIT_PARAMS,
     GPT_ONLY_PARAMS,
     JSON_EDIT_PARAMS,
     NULL_IS_SENT,
@@ -143,13 +144,14 @@ def resolve_model(body: Mapping[str, Any], catalog: Catalog, default: str | None
     return spec
 
 
-def default_generation_model(body: Mapping[str, Any], catalog: Catalog) -> str | None:
-    """The generation model of a request without `model` (contract §2), None when it is required."""
-    gpt = catalog.rules.generation_gpt_default
-    gpt_only = any(body.get(p) not in (None, False, "false") for p in GPT_ONLY_PARAMS)
-    if gpt is not None and gpt_only and catalog.model(gpt) is not None:
+def default_model(
+    body: Mapping[str, Any], catalog: Catalog, default: str | None, gpt: str | None, gpt_only: Sequence[str]
+) -> str | None:
+    """The model of a request without `model` (contract §2): `gpt` when one of the `gpt_only` parameters is
+    set and that model is served, else `default`; None when `model` is required."""
+    if gpt is not None and any(body.get(p) not in (None, False, "false") for p in gpt_only) and catalog.model(gpt):
         return gpt
-    return catalog.rules.generation_default
+    return default
 
 
 def typed_values(
@@ -230,7 +232,9 @@ def validate_generation(body: Mapping[str, Any], catalog: Catalog) -> Job:
     """A `/v1/images/generations` JSON body → Job, or the ApiError OpenAI would answer on `catalog.day`."""
     body = drop_nulls(body, kept_nulls(catalog))
     check_unknown_keys(body, {"model", *(p.name for p in GENERATION_PARAMS)})
-    spec = resolve_model(body, catalog, default_generation_model(body, catalog))
+    rules = catalog.rules
+    default = default_model(body, catalog, rules.generation_default, rules.generation_gpt_default, GPT_ONLY_PARAMS)
+    spec = resolve_model(body, catalog, default)
     refuse_unsupported(body, GENERATION_PARAMS, spec, form=False)
     values = typed_values(drop_nulls(body), GENERATION_PARAMS, spec, today=catalog.rules.user_error_wording)
     check_output_options(values)
@@ -252,7 +256,9 @@ def variation_models(catalog: Catalog) -> tuple[str, ...]:
 def resolve_edit_model(body: Mapping[str, Any], catalog: Catalog, *, json: bool) -> ModelSpec:
     """The edit model (the date's default); a served model that cannot edit is an invalid_value listing
     the ones that can (wording UNVERIFIED), an unknown one the same answer as for generations."""
-    spec = resolve_model(body, catalog, catalog.rules.edit_default)
+    rules = catalog.rules
+    default = default_model(body, catalog, rules.edit_default, rules.edit_gpt_default, GPT_ONLY_EDIT_PARAMS)
+    spec = resolve_model(body, catalog, default)
     allowed = edit_models(catalog, json=json)
     if spec.name not in allowed:
         raise errors.invalid_value("model", spec.name, allowed)
