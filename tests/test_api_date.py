@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from helpers import TODAY, assert_error, png
+from pydantic import ValidationError
 
 from images_emulator.contract.catalog import CATALOG_DATE, MODELS, catalog_as_of
 from images_emulator.server.app import create_app
@@ -52,6 +53,12 @@ def test_a_bad_api_date_stops_the_server_at_start_with_a_clear_message(value: st
     )
     assert result.returncode == 1
     assert "api_date" in result.stderr and "api-date must be 'today' or a date YYYY-MM-DD" in result.stderr
+
+
+def test_a_date_before_the_first_model_is_refused_at_start() -> None:
+    with pytest.raises(ValidationError, match=r"api-date 1999-01-01 is before the Images API's first model \(dall-e-2"):
+        Settings(api_date="1999-01-01")
+    assert Settings(api_date="2022-11-03").fixed_api_date == date(2022, 11, 3)
 
 
 # --- models live and retire by date --------------------------------------------------------------------

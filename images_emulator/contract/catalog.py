@@ -572,8 +572,8 @@ def catalog_as_of(day: date) -> Catalog:
 
 
 def parse_api_date(value: str) -> date | None:
-    """The date an `--api-date` value names: None for `today` (follow the clock), else YYYY-MM-DD.
-    ValueError for anything else."""
+    """The date an `--api-date` value names: None for `today` (follow the clock), else YYYY-MM-DD from the first
+    model's release on. ValueError for anything else."""
     text = value.strip().lower()
     if text == "today":
         return None
@@ -581,9 +581,13 @@ def parse_api_date(value: str) -> date | None:
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         raise ValueError(problem)
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise ValueError(problem) from None
+    first = min(MODELS.values(), key=lambda spec: spec.released)
+    if day < first.released:
+        raise ValueError(f"api-date {value} is before the Images API's first model ({first.name}, {first.released})")
+    return day
 
 
 def api_day(fixed: date | None) -> date:
