@@ -335,11 +335,11 @@ def test_odd_text_in_refused_values_is_echoed_in_a_valid_envelope(http: httpx2.C
 
 
 def test_the_journal_renders_whatever_was_sent(http: httpx2.Client) -> None:
-    post_json_text(http, GENERATIONS, rb'{"prompt": "\ud800", "n": NaN, "quality": 1e400}')
+    post_json_text(http, GENERATIONS, rb'{"prompt": "\ud800", "n": -1e400, "quality": 1e400}')  # JSON: any size
     response = http.get("/__emulator/requests", params={"session": SESSION})
     assert response.status_code == 200
     body = json.loads(response.text)["data"][-1]["body"]
-    assert body == {"prompt": "\ud800", "n": "NaN", "quality": "Infinity"}  # non-finite numbers as JSON's words
+    assert body == {"prompt": "\ud800", "n": "-Infinity", "quality": "Infinity"}  # non-finite numbers as words
 
 
 @pytest.mark.parametrize(("model", "limit"), [("gpt-image-1", 32000), ("dall-e-3", 4000), ("dall-e-2", 1000)])
