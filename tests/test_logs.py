@@ -103,3 +103,13 @@ def test_disconnect_fault_is_logged_as_the_fault_not_as_a_server_error(tmp_path:
     lines = log.read_text().splitlines()
     assert len([line for line in lines if "fault=disconnect" in line]) == 2
     assert not [line for line in lines if "ERROR" in line or "Traceback" in line]
+
+
+@pytest.mark.parametrize(("flag", "value", "field"), [("--port", "99999", "port"), ("--port", "-1", "port")])
+def test_a_bad_flag_stops_the_server_with_one_line_not_a_traceback(flag: str, value: str, field: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "images_emulator", flag, value], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("images-emulator: invalid configuration\n") and f"  {field}: " in done.stderr
+    assert "Traceback" not in done.stderr

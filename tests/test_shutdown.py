@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -93,3 +95,41 @@ def test_a_new_connection_after_sigterm_is_refused() -> None:
         thread.join(timeout=30)
         assert server.process.wait(timeout=30) == 0
     assert outcome.get("status") == 200
+
+
+PARENT = """
+import sys, time
+from images_emulator.testing.process import EmulatorProcess
+server = EmulatorProcess(args=tuple(sys.argv[1:])).start()
+print(server.process.pid, server.base_url, flush=True)
+time.sleep(120)
+"""
+
+
+def gone(pid: int) -> bool:
+    """The process has exited (reaped, or a zombie waiting for a parent that does not reap)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_server_started_by_a_program_that_is_killed_stops_with_it(workers: str) -> None:
+    """The pytest plugin's server (EmulatorProcess, `--exit-with-stdin`) must not outlive a killed test run."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT, "--workers", workers], stdout=subprocess.PIPE, text=True
+    )
+    assert parent.stdout is not None
+    pid_text, base_url = parent.stdout.readline().split()
+    pid = int(pid_text)
+    assert httpx2.get(base_url + "/health").status_code == 200
+    parent.kill()  # SIGKILL: nothing of the parent's runs; only its end of the pipe closes
+    parent.wait()
+    deadline = time.monotonic() + 15
+    while not gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert gone(pid), "the emulator outlived the program that started it"
+    with pytest.raises(httpx2.ConnectError):
+        httpx2.get(base_url + "/health")

@@ -19,6 +19,7 @@ from images_emulator import __version__
 from images_emulator.harness.fixtures import FixturesError, load_fixtures
 from images_emulator.harness.store import StoreUnavailable, open_store
 from images_emulator.server import logs
+from images_emulator.server.lifeline import watch_stdin
 from images_emulator.server.settings import ENV_PREFIX, Settings
 from images_emulator.server.workers import run_servers, server_config, worker_count
 
@@ -118,4 +119,6 @@ def serve(settings: Settings) -> None:
     logging.config.dictConfig(logs.log_config(settings.log_format, settings.log_level))
     workers = worker_count(settings.workers)
     logs.log_banner(logs.banner_fields(settings, __version__, workers))
+    if settings.exit_with_stdin:
+        watch_stdin()
     sys.exit(run_servers(config, workers))

@@ -33,7 +33,7 @@ class Settings(BaseModel):
         "are served and how errors read. The default is the day of the newest SDK the catalog mirrors.",
     )
     host: str = Field("127.0.0.1", description="Interface to listen on (0.0.0.0 in containers).")
-    port: int = Field(8000, description="TCP port.")
+    port: int = Field(8000, ge=0, le=65535, description="TCP port (0: any free one).")
     workers: Annotated[int, Field(ge=1)] | Literal["auto"] = Field(
         "auto",
         description="Worker processes: a number, or `auto` (one per core this process may use, at most 4). "
@@ -128,6 +128,11 @@ class Settings(BaseModel):
 
     log_format: LogFormat = Field(
         "text", description="`text` (one line per request) or `json` (one JSON object per line, for log collectors)."
+    )
+    exit_with_stdin: bool = Field(
+        False,
+        description="Stop (as on SIGTERM) when standard input closes: a program that starts the emulator with a "
+        "pipe on its stdin takes it down with it however it ends, killed too (the pytest plugin does this).",
     )
     access_log: bool = Field(
         True, description="Log one line per request (id, method, path, model, status, duration, error, fault, session)."

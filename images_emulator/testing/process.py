@@ -85,9 +85,12 @@ class EmulatorProcess:
         command = [sys.executable, "-m", "images_emulator", "--host", self.host, "--port", str(self.port)]
         # One worker unless told otherwise (later flags win): a test server starts faster and lighter.
         workers = () if "EMULATOR_WORKERS" in self.env else ("--workers", "1")
-        command += ["--log-level", "warning", *workers, *self.args]
+        # --exit-with-stdin: the pipe's write end is this process's alone, so the server stops when it ends, killed too.
+        command += ["--log-level", "warning", "--exit-with-stdin", "true", *workers, *self.args]
         self._log = tempfile.NamedTemporaryFile(prefix="images-emulator-", suffix=".log", delete=False)  # noqa: SIM115
-        self.process = subprocess.Popen(command, env=self.env, cwd=self.cwd, stderr=self._log)
+        self.process = subprocess.Popen(
+            command, env=self.env, cwd=self.cwd, stdin=subprocess.PIPE, stderr=self._log, close_fds=True
+        )
         try:
             self.startup_seconds = wait_healthy(self.base_url, timeout, self.process)
         except EmulatorStartError as exc:
@@ -101,12 +104,14 @@ class EmulatorProcess:
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
+            self.process.terminate()  # one SIGTERM (closing stdin first would send a second: no graceful end)
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.process is not None and self.process.stdin is not None:
+            self.process.stdin.close()
         if self._log is not None:
             self._log.close()
             Path(self._log.name).unlink(missing_ok=True)
