@@ -70,3 +70,23 @@ def test_the_quick_start_script_runs_as_written(tmp_path: Path, monkeypatch: pyt
         run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("1536x864 Usage(")
+
+
+def curl_lines(page: Path) -> list[str]:
+    """The curl commands of `page`'s shell blocks that ask a server on port 8000, each on one line."""
+    lines: list[str] = []
+    for block in re.findall(r"```(?:sh|bash|shell)\n(.*?)```", page.read_text(), re.S):
+        for command in block.replace("\\\n", " ").splitlines():
+            if command.startswith("curl ") and "localhost:8000" in command:
+                lines.append(command.split("  #")[0])
+    return lines
+
+
+def test_the_harness_curl_lines_work_as_written() -> None:
+    commands = curl_lines(ROOT / "docs" / "harness.md")
+    assert len(commands) >= 4
+    with EmulatorProcess() as server:
+        for command in commands:
+            command = command.replace("curl ", "curl -fsS ", 1).replace("localhost:8000", f"127.0.0.1:{server.port}")
+            done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=30)
+            assert done.returncode == 0, f"{command}\n{done.stdout}{done.stderr}"
