@@ -124,6 +124,15 @@ def test_docs_show_create_image_with_the_network_cut_off(page: Any, emulator: An
     assert page.context.foreign == []
 
 
+def test_redoc_renders_and_asks_nothing_of_other_hosts(page: Any, emulator: Any) -> None:
+    page.goto(emulator.base_url + "/redoc")
+    operation = page.get_by_text("Create image", exact=True).first
+    operation.wait_for(timeout=20_000)
+    page.wait_for_load_state("networkidle")
+    assert operation.is_visible()
+    assert page.context.foreign == []
+
+
 def test_with_several_workers_every_generation_shows_its_thumbnail(browser: Any) -> None:
     with EmulatorProcess(env={"EMULATOR_URL_SECRET": "test-secret"}, args=("--workers", "2")) as server:
         ids = []
