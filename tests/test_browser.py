@@ -78,6 +78,34 @@ def test_dashboard_shows_the_thumbnail_of_a_generated_image(page: Any, client: o
     assert page.context.foreign == []
 
 
+def test_a_long_journal_fetches_a_few_exhibits_at_a_time_and_the_open_entry_shows_its_response(
+    page: Any, client: openai.OpenAI, emulator: Any
+) -> None:
+    ids = [client.images.with_raw_response.generate(**{**GPT, "prompt": f"fox {i}"}).headers["x-request-id"]
+           for i in range(12)]  # fmt: skip
+    flight = {"now": 0, "most": 0}
+
+    def started(request: Any) -> None:
+        if request.url.endswith("/exhibit"):
+            flight["now"] += 1
+            flight["most"] = max(flight["most"], flight["now"])
+
+    def ended(request: Any) -> None:
+        if request.url.endswith("/exhibit"):
+            flight["now"] -= 1
+
+    page.on("request", started)
+    page.on("requestfinished", ended)
+    page.on("requestfailed", ended)
+    page.goto(emulator.base_url + "/__emulator/ui")
+    row(page, ids[3]).click()
+    page.locator("#detail pre", has_text='"total_tokens"').wait_for()  # the open entry's response, not "(not kept)"
+    for request_id in ids:
+        row(page, request_id).locator("img.thumb").first.wait_for()
+    assert 1 <= flight["most"] <= 4
+    assert row(page, ids[3]).locator("td.images").is_visible()  # the detail does not push the images out of sight
+
+
 def test_an_error_row_shows_its_code(page: Any, client: openai.OpenAI, emulator: Any) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
         client.images.generate(**{**GPT, "size": "13x13"})  # type: ignore[arg-type]

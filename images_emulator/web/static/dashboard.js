@@ -7,7 +7,10 @@ const STATIC = window.EMULATOR_STATIC || null;
 const POLL_MS = 1000;
 const NEWEST = 500; // entries polled (the journal keeps up to --journal-size)
 const IMAGE_PATH = /\/images\/(generations|edits|variations)$/; // /v1/... and Azure's /openai/...
-const state = { entries: [], exhibits: new Map(), pending: new Set(), selected: null, signature: "" };
+const FETCHES = 4; // exhibits fetched at once (newest first): a long journal does not flood the server
+const state = {
+  entries: [], exhibits: new Map(), pending: new Set(), queue: [], fetching: 0, selected: null, signature: "",
+};
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -79,7 +82,7 @@ function fillSelect(id, values) {
 function thumbnails(entry) {
   const exhibit = state.exhibits.get(entry.id);
   if (!hasImages(entry)) return null;
-  if (!exhibit) return el("span", { class: "muted" }, state.pending.has(entry.id) ? "…" : "");
+  if (!exhibit) return el("span", { class: "muted", title: "loading" }, "…");
   if (exhibit.missing) return el("span", { class: "muted", title: exhibit.missing }, "not kept");
   const returned = exhibit.pictures.filter((p) => p.role !== "upload");
   return el("span", { class: "strip" }, returned.map((p) =>
@@ -96,7 +99,7 @@ function row(entry) {
     "data-id": entry.id, onclick: () => select(entry.id),
   },
   el("td", { class: "time", title: entry.received_at }, time),
-  el("td", {}, entry.method),
+  el("td", { class: "method" }, entry.method),
   el("td", { class: "path" }, entry.path),
   el("td", { class: "model" }, entry.model || ""),
   el("td", { class: "status" }, status),
@@ -115,17 +118,38 @@ function render() {
   if (state.selected) renderDetail();
 }
 
-async function loadExhibit(entry) {
-  if (STATIC || state.exhibits.has(entry.id) || state.pending.has(entry.id)) return;
+function wantExhibit(entry, first = false) {
+  if (STATIC || state.exhibits.has(entry.id)) return;
+  const queued = state.queue.indexOf(entry.id);
+  if (first && queued > 0) state.queue.unshift(...state.queue.splice(queued, 1));
+  if (state.pending.has(entry.id)) return;
   state.pending.add(entry.id);
-  try {
-    state.exhibits.set(entry.id, await api("GET", `/__emulator/requests/${encodeURIComponent(entry.id)}/exhibit`));
-  } catch (error) {
-    state.exhibits.set(entry.id, { missing: String(error.message || error), pictures: [] });
-  } finally {
-    state.pending.delete(entry.id);
+  if (first) state.queue.unshift(entry.id);
+  else state.queue.push(entry.id);
+  fetchExhibits();
+}
+
+function fetchExhibits() {
+  while (state.fetching < FETCHES && state.queue.length) {
+    const id = state.queue.shift();
+    state.fetching += 1;
+    loadExhibit(id).finally(() => { state.fetching -= 1; fetchExhibits(); });
   }
-  render();
+}
+
+async function loadExhibit(id) {
+  try {
+    state.exhibits.set(id, await api("GET", `/__emulator/requests/${encodeURIComponent(id)}/exhibit`));
+  } catch (error) {
+    state.exhibits.set(id, { missing: String(error.message || error), pictures: [] });
+  } finally {
+    state.pending.delete(id);
+  }
+  // Only what shows this exhibit: re-rendering the whole table per exhibit is quadratic in a long journal.
+  const entry = state.entries.find((e) => e.id === id);
+  const cell = document.querySelector(`tr.entry[data-id="${CSS.escape(id)}"] td.images`);
+  if (entry && cell) cell.replaceChildren(...[thumbnails(entry)].filter((part) => part !== null));
+  if (state.selected === id) renderDetail();
 }
 
 async function poll() {
@@ -138,7 +162,7 @@ async function poll() {
     if (signature !== state.signature) {
       state.signature = signature;
       render();
-      state.entries.filter(hasImages).forEach(loadExhibit);
+      state.entries.filter(hasImages).reverse().forEach((entry) => wantExhibit(entry));  // newest first
     }
   } catch (error) {
     live.className = "live down";
@@ -170,6 +194,7 @@ function renderDetail() {
   const detail = document.getElementById("detail");
   if (!entry) { detail.hidden = true; return; }
   const exhibit = state.exhibits.get(entry.id);
+  if (!exhibit && hasImages(entry)) wantExhibit(entry, true);  // the one looked at goes first
   const uploads = exhibit && exhibit.pictures ? exhibit.pictures.filter((p) => p.role === "upload") : [];
   const returned = exhibit && exhibit.pictures ? exhibit.pictures.filter((p) => p.role !== "upload") : [];
   const parts = [
@@ -182,7 +207,8 @@ function renderDetail() {
     el("h3", {}, "Response"),
     returned.length ? pictureLinks(returned) : null,
     exhibit && exhibit.response !== undefined ? pre(exhibit.response) :
-      entry.error ? pre({ error: entry.error }) : el("p", { class: "muted" }, "(not kept)"),
+      entry.error ? pre({ error: entry.error }) :
+        el("p", { class: "muted" }, state.pending.has(entry.id) ? "(loading…)" : "(not kept)"),
     el("h3", {}, "Request headers"),
     pre(entry.headers)];
   detail.replaceChildren(...parts.filter((part) => part !== null));
