@@ -3,7 +3,8 @@
 JSON answers (`data[].b64_json` or `data[].url`) and event streams (`partial_image` and `completed`
 events) alike; the response is kept with each base64 text replaced by its length. A generation that
 another worker answered is drawn again from its journaled body (`redrawn`: the images are
-deterministic). Blocking (base64, JSON, Pillow): run it off the event loop.
+deterministic), and so is its answer (but a stream's events, and URLs). Blocking (base64, JSON,
+Pillow): run it off the event loop.
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
+from images_emulator.api.responses import answer_tail, with_created
 from images_emulator.api.streaming import plan_steps
 from images_emulator.contract.catalog import Catalog
 from images_emulator.contract.endpoints import GENERATIONS
 from images_emulator.contract.errors import ApiError
+from images_emulator.contract.job import Job
 from images_emulator.contract.validation import validate_generation
 from images_emulator.harness.context import RequestContext
 from images_emulator.harness.fixtures import Fixtures
@@ -139,6 +143,23 @@ def redrawn(entry: dict[str, Any], catalog: Catalog, cache: ImageCache, fixtures
         steps = plan_steps(job)
         pictures = [picture("final" if s.partial is None else "partial", s.index, s.partial,
                             stream_image(cache, job, fixture, s.index, s.partial)) for s in steps]  # fmt: skip
+        response: Any = {"note": REDRAWN}
     else:
-        pictures = [picture("final", i, None, data) for i, data in enumerate(final_images(cache, job, fixture))]
-    return Exhibit("application/json", developed=True, response={"note": REDRAWN}, pictures=pictures)
+        images = final_images(cache, job, fixture)
+        pictures = [picture("final", i, None, data) for i, data in enumerate(images)]
+        response = redrawn_answer(job, images, rule.revised_prompt if rule is not None else None, entry)
+    return Exhibit("application/json", developed=True, response=response, pictures=pictures)
+
+
+def redrawn_answer(job: Job, images: list[bytes], revised: str | None, entry: dict[str, Any]) -> Any:
+    """The answer a journaled generation got, made again (its base64 left out, as `develop` does); a note for
+    URLs, which were signed for the worker's clock."""
+    if job.response_format == "url":
+        return {"note": REDRAWN}
+    received = entry.get("received_at")
+    try:
+        created = int(datetime.fromisoformat(str(received)).timestamp())
+    except ValueError:
+        created = 0
+    document = json.loads(with_created(answer_tail(job, images, revised=revised), created))
+    return {**document, "data": [without_base64(item) for item in document["data"]]}

@@ -13,6 +13,7 @@ from starlette.types import Receive, Scope, Send
 from images_emulator.contract.azure import content_filter_results, prompt_filter_results
 from images_emulator.contract.errors import ApiError
 from images_emulator.contract.job import Job
+from images_emulator.contract.usage import job_usage, svg_usage
 
 
 class JSONBody(JSONResponse):
@@ -150,6 +151,23 @@ class _BodyMemo:
 
 
 _memo = _BodyMemo(BODY_MEMO_BYTES)
+
+
+def answer_tail(
+    job: Job, images: Sequence[bytes], *, urls: Sequence[str] = (), revised: str | None = None, filters: bool = False
+) -> bytes:
+    """The tail of `job`'s answer with these images (or URLs): its usage, SVG usage and revised prompts
+    (`revised`: a fixture's, else dall-e-3's rewrite)."""
+    revised_prompts = [revised or revised_prompt(job.prompt, job.style)] * job.n if job.spec.revised_prompt else None
+    return images_response_tail(
+        job,
+        images=images,
+        urls=urls,
+        usage=job_usage(job),
+        svg_usage=svg_usage(job, images[0]) if job.svg else None,
+        revised_prompts=revised_prompts,
+        filters=filters,
+    )
 
 
 def with_created(tail: bytes, created: int) -> bytes:

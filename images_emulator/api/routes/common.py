@@ -10,13 +10,12 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from images_emulator.api.offload import offload
-from images_emulator.api.responses import TruncatedResponse, images_response_tail, revised_prompt, with_created
+from images_emulator.api.responses import TruncatedResponse, answer_tail, with_created
 from images_emulator.api.runtime import Runtime
 from images_emulator.api.urls import URL_PREFIX, blob_key
 from images_emulator.contract.endpoints import GENERATIONS
 from images_emulator.contract.errors import client_closed
 from images_emulator.contract.job import Job
-from images_emulator.contract.usage import job_usage, svg_usage
 from images_emulator.harness.context import request_context
 from images_emulator.harness.plan import Plan, admit
 from images_emulator.imaging.pictures import final_images, final_specs
@@ -56,9 +55,6 @@ def response_tail(
     by their key in the store.
     """
     images = final_images(runtime.cache, job, plan.fixture)
-    revised = None
-    if job.spec.revised_prompt:
-        revised = [plan.revised_prompt or revised_prompt(job.prompt, job.style)] * job.n
     urls: list[str] = []
     stored: dict[str, bytes] = {}
     if job.response_format == "url":
@@ -66,16 +62,7 @@ def response_tail(
             urls.append(f"{root}{URL_PREFIX}{runtime.signer.token(spec)}.{spec.output_format}")
             if job.endpoint != GENERATIONS:
                 stored[blob_key(spec)] = images[index]
-    tail = images_response_tail(
-        job,
-        images=images,
-        urls=urls,
-        usage=job_usage(job),
-        svg_usage=svg_usage(job, images[0]) if job.svg else None,
-        revised_prompts=revised,
-        filters=filters,
-    )
-    return tail, stored
+    return answer_tail(job, images, urls=urls, revised=plan.revised_prompt, filters=filters), stored
 
 
 def tail_cache_key(job: Job, plan: Plan, filters: bool) -> Hashable | None:
