@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import httpx2
+import openai
 import pytest
 from fastapi.testclient import TestClient
 from helpers import png
@@ -149,6 +150,37 @@ def test_session_faults_fire_only_in_their_session(server: EmulatorProcess) -> N
     assert len(one.faults()) == 1 and two.faults() == []
     one.reset()
     assert one.faults() == []
+
+
+def test_any_session_id_works_the_same_in_paths_headers_and_admin_calls(server: EmulatorProcess) -> None:
+    odd = "tests/test_app.py::test_fox[a b%é]"  # a pytest node id: slashes, spaces, brackets, non-ASCII
+    view = ImagesEmulator(url=server.base_url).session(odd)
+    view.fault("server_error")
+    with pytest.raises(openai.InternalServerError):
+        view.client(max_retries=0).images.generate(**GPT)  # through /__emulator/sessions/<percent-encoded>/v1
+    view.client(max_retries=0).images.generate(**GPT)
+    assert [(e["session"], e["fault"]) for e in view.requests()] == [(odd, "server_error"), (odd, None)]
+    view.reset()
+
+
+@pytest.mark.parametrize("where", ["header", "query"])
+@pytest.mark.parametrize("value", ["x" * 129, "tab\there"])
+def test_an_invalid_session_id_is_a_400_wherever_it_is_given(server: EmulatorProcess, where: str, value: str) -> None:
+    if where == "header":
+        response = httpx2.post(server.base_url + "/v1/images/generations", json=GPT,
+                               headers={**AUTH, "X-Emulator-Session": value})  # fmt: skip
+    else:
+        response = httpx2.get(server.base_url + "/__emulator/requests", params={"session": value})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert (error["param"], error["code"]) == ("session", "invalid_session")
+    assert "1 to 128 characters" in error["message"]
+    with pytest.raises(ValueError, match="1 to 128 characters"):
+        ImagesEmulator(url=server.base_url).session(value)
+
+
+def test_an_empty_session_query_is_refused_not_the_whole_journal(server: EmulatorProcess) -> None:
+    assert httpx2.get(server.base_url + "/__emulator/requests?session=").status_code == 400
 
 
 def test_journal_is_bounded(app_factory) -> None:  # type: ignore[no-untyped-def]

@@ -10,23 +10,55 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from urllib.parse import unquote
+
+from images_emulator.contract.errors import ApiError
 
 SESSION_HEADER = "x-emulator-session"
 SESSION_PREFIX = "/__emulator/sessions/"
-SESSION_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+# The one rule for a session id, wherever it is given (in a path, percent-encoded: `/` too).
+SESSION_ID = re.compile(r"[^\x00-\x1f\x7f]{1,128}")
 API_PREFIX = "/v1/"
 AZURE_PREFIX = "/openai/"  # Azure OpenAI's paths (api/routes/azure.py)
 
 
-def split_session_path(path: str) -> tuple[str | None, str]:
-    """(`id`, `/v1/rest`) for `/__emulator/sessions/<id>/v1/rest` (or `/openai/rest`); (None, path) otherwise."""
-    if path.startswith(SESSION_PREFIX):
-        session, _, rest = path[len(SESSION_PREFIX) :].partition("/")
-        if SESSION_ID.fullmatch(session) and ("/" + rest).startswith((API_PREFIX, AZURE_PREFIX)):
-            return session, "/" + rest
+def invalid_session(value: str) -> ApiError:
+    shown = value if len(value) <= 40 else value[:40] + "…"
+    return ApiError(
+        400,
+        f"Invalid session id {shown!r}: a session id is 1 to 128 characters, none of them a control character "
+        "(in a path, percent-encoded).",
+        param="session",
+        code="invalid_session",
+    )
+
+
+def split_session_path(path: str, raw_path: bytes | None = None) -> tuple[str | None, str]:
+    """(`id`, `/v1/rest`) for `/__emulator/sessions/<id>/v1/rest` (or `/openai/rest`); (None, path) otherwise.
+    The id is cut from `raw_path` when given (so a `%2F` in it is not a separator), then percent-decoded."""
+    raw = raw_path.decode("latin-1") if raw_path is not None else path
+    if raw.startswith(SESSION_PREFIX):
+        segment, _, rest = raw[len(SESSION_PREFIX) :].partition("/")
+        session, rest = unquote(segment), "/" + unquote(rest)
+        if SESSION_ID.fullmatch(session) and rest.startswith((API_PREFIX, AZURE_PREFIX)):
+            return session, rest
     return None, path
 
 
+def header_session(headers: Mapping[str, str]) -> str | None:
+    """The session of the `X-Emulator-Session` header (None when absent or empty); 400 when invalid."""
+    value = headers.get(SESSION_HEADER) or None
+    if value is not None and not SESSION_ID.fullmatch(value):
+        raise invalid_session(value)
+    return value
+
+
 def session_of(query: Mapping[str, str], headers: Mapping[str, str]) -> str | None:
-    """The session an admin call is scoped to (`?session=` or the header), or None for the whole server."""
-    return query.get("session") or headers.get(SESSION_HEADER) or None
+    """The session an admin call is scoped to (`?session=` or the header), or None for the whole server;
+    400 for an invalid one (an empty `?session=` too: it would not scope the call)."""
+    value = query.get("session")
+    if value is None:
+        return header_session(headers)
+    if not SESSION_ID.fullmatch(value):
+        raise invalid_session(value)
+    return value

@@ -47,7 +47,7 @@ from images_emulator.harness.context import RequestContext, new_context
 from images_emulator.harness.gallery import Exhibit
 from images_emulator.harness.journal import Entry, model_of, public_headers
 from images_emulator.harness.redact import mask_text
-from images_emulator.harness.sessions import API_PREFIX, AZURE_PREFIX, SESSION_HEADER, split_session_path
+from images_emulator.harness.sessions import API_PREFIX, AZURE_PREFIX, header_session, split_session_path
 from images_emulator.harness.shared_exhibits import share as share_exhibit
 from images_emulator.harness.store import StoreUnavailable
 from images_emulator.server import admin_auth, cors, logs
@@ -209,7 +209,7 @@ class Exchange:
     async def route(self) -> None:
         scope, headers, context = self.scope, self.headers, self.context
         original_path = scope["path"]
-        session, path = split_session_path(original_path)
+        session, path = split_session_path(original_path, scope.get("raw_path"))
         if session is not None:
             scope["path"], scope["raw_path"] = path, path.encode()
         if self.origin is not None:
@@ -228,7 +228,11 @@ class Exchange:
             if error is not None:
                 await self.answer(error)
                 return
-        context.session = session or headers.get(SESSION_HEADER) or None
+        try:
+            context.session = session or header_session(headers)
+        except ApiError as error:
+            await self.answer(error)
+            return
         context.api_key = caller_key(headers)
         harness = self.entry.runtime.harness
         if journaled(path) and harness.journal.size:

@@ -22,7 +22,9 @@ import uuid
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import quote
 
+from images_emulator.harness.sessions import SESSION_ID, invalid_session
 from images_emulator.testing.outbound import LocalApp
 from images_emulator.testing.process import EmulatorProcess
 
@@ -78,9 +80,7 @@ def _flag(args: Sequence[str], name: str) -> str | None:
 
 
 def _admin_path(path: str, session: str | None) -> str:
-    from urllib.parse import quote
-
-    return f"/__emulator/{path}" + (f"?session={quote(session)}" if session else "")
+    return f"/__emulator/{path}" + (f"?session={quote(session, safe='')}" if session else "")
 
 
 class _ServerBackend:
@@ -229,6 +229,8 @@ class ImagesEmulator:
             self._backend.admin_key = (
                 admin_key or _flag(args, "--admin-key") or environment.get("EMULATOR_ADMIN_KEY") or self.api_key
             )
+        if session is not None and not SESSION_ID.fullmatch(session):
+            raise ValueError(invalid_session(session).message)
         self.session_id = session
 
     # --- addresses and clients ----------------------------------------------------------------------
@@ -246,7 +248,7 @@ class ImagesEmulator:
     @property
     def base_url(self) -> str:
         """The `base_url` for an openai client (`.../v1`), carrying this view's session if any."""
-        prefix = f"/__emulator/sessions/{self.session_id}" if self.session_id else ""
+        prefix = f"/__emulator/sessions/{quote(self.session_id, safe='')}" if self.session_id else ""
         return f"{self.server_url}{prefix}/v1"
 
     def client_options(self, **overrides: Any) -> dict[str, Any]:
