@@ -9,6 +9,7 @@ import pytest
 
 from images_emulator.testing import RealApiBlocked
 from images_emulator.testing.outbound import SESSION_HEADER, Outbound
+from images_emulator.testing.process import free_port
 
 pytest_plugins = ["pytester"]
 
@@ -236,6 +237,17 @@ def test_a_bad_fixtures_file_fails_the_session_with_the_emulators_message(pytest
     result.stdout.fnmatch_lines(
         ["*the test server did not start*", "*fixtures.yaml:2: image file 'dog.png' not found*"]
     )
+
+
+def test_an_emulator_url_nothing_answers_at_fails_the_session_saying_which_setting(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeini(f"[pytest]\nimages_emulator_url = http://127.0.0.1:{free_port()}\n")
+    pytester.makepyfile(test_one="def test_one(images_emulator):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines(["*no emulator answered at http://127.0.0.1:*/health within 5 s*images_emulator_url*"])
+    assert "Traceback" not in result.stdout.str() and "URLError" not in result.stdout.str()
 
 
 # --- the outbound policy, unit by unit (no request is sent) -------------------------------------------------

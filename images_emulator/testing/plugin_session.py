@@ -16,9 +16,10 @@ from typing import Any
 
 from images_emulator.testing.emulator import ImagesEmulator, configured_api_key
 from images_emulator.testing.outbound import Outbound, install, uninstall
-from images_emulator.testing.process import EmulatorProcess
+from images_emulator.testing.process import EmulatorProcess, EmulatorStartError, wait_healthy
 
 OPENAI_ENV = ("OPENAI_BASE_URL", "OPENAI_API_KEY")
+REACH_SECONDS = 5  # how long a configured emulator (images_emulator_url) may take to answer /health
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,21 @@ class PluginSession:
                 if self._emulator is None:
                     if self.process is not None:
                         self.process.start()
+                    else:
+                        self._reach()
                     self._emulator = ImagesEmulator(url=self.root_url, args=self.config.args, api_key=self.api_key)
         return self._emulator
+
+    def _reach(self) -> None:
+        """The configured emulator answers /health (within REACH_SECONDS: it may still be starting)."""
+        try:
+            wait_healthy(self.root_url, REACH_SECONDS)
+        except TimeoutError:
+            raise EmulatorStartError(
+                f"no emulator answered at {self.root_url}/health within {REACH_SECONDS} s. It is the one "
+                "images_emulator_url (ini) or IMAGES_EMULATOR_URL (env) names: start it there, or remove the "
+                "setting and the plugin starts its own."
+            ) from None
 
     def _first_contact(self) -> None:
         if self._emulator is None:
