@@ -124,6 +124,22 @@ def test_sdk_sees_rate_limit_error() -> None:
     assert info.value.response.headers["x-ratelimit-remaining-images"] == "0"
 
 
+def test_a_request_larger_than_the_limit_is_refused_at_once_and_not_retried_by_the_sdk() -> None:
+    settings = Settings(url_secret="s", rate_limit_ipm=4)
+    with ImagesEmulator(inprocess=True, settings=settings) as emulator:
+        with pytest.raises(openai.RateLimitError) as info:
+            emulator.client().images.generate(**BODY, n=5)  # SDK default retries: not used
+        assert len(emulator.requests()) == 1
+        assert emulator.client().images.generate(**BODY, n=4).data  # it was not counted
+    assert info.value.body["message"] == (
+        "Request too large for dall-e-2 in organization org-emulator on images per min (IPM): Limit 4, Requested 5. "
+        "The number of images must be reduced in order to run successfully. Visit "
+        "https://platform.openai.com/account/rate-limits to learn more."
+    )
+    headers = info.value.response.headers
+    assert headers["x-should-retry"] == "false" and "retry-after" not in headers
+
+
 def test_disabled_by_default(app_factory: Callable[..., Any]) -> None:
     with TestClient(app_factory(), headers=AUTH) as client:
         response = client.post("/v1/images/generations", json=BODY)

@@ -25,6 +25,12 @@ RATE_LIMIT_MESSAGE = (
     "Requested {requested}. Please try again in {retry_in}. Visit https://platform.openai.com/account/rate-limits "
     "to learn more."
 )
+# A request larger than the limit itself: OpenAI's "Request too large" wording (its TPM form), for images.
+TOO_LARGE_MESSAGE = (
+    "Request too large for {model} in organization {organization} on {unit}: Limit {limit}, Requested {requested}. "
+    "The number of images must be reduced in order to run successfully. Visit "
+    "https://platform.openai.com/account/rate-limits to learn more."
+)
 # What each limit is called in messages, and the suffix of its x-ratelimit-* headers.
 UNITS = MappingProxyType({"requests": "requests per min (RPM)", "images": "images per min (IPM)"})
 # The budget a 429's headers report for a unit no limit is set for (an injected fault, or the other unit).
@@ -131,6 +137,12 @@ class RateLimiter:
         def change(value: dict[str, Events] | None) -> tuple[dict[str, Events], ApiError | None]:
             windows = {unit: _live((value or {}).get(unit, []), now) for unit in UNITS}
             for unit, limit in self.limits.items():
+                if amounts[unit] > limit:  # never fits: no wait would help, and the SDK is told not to retry
+                    headers = {"x-should-retry": "false", **ratelimit_headers(self._budgets(windows, now))}
+                    message = TOO_LARGE_MESSAGE.format(
+                        model=model, organization=ORGANIZATION, unit=UNITS[unit], limit=limit, requested=amounts[unit]
+                    )
+                    return windows, ApiError(429, message, type="requests", code=RATE_LIMIT_CODE, headers=headers)
                 used = _used(windows[unit])
                 if used + amounts[unit] > limit:
                     wait = _wait_for(windows[unit], now, amounts[unit], limit)
