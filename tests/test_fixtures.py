@@ -140,7 +140,10 @@ def write(tmp_path: Path, text: str, *, cat: bool = True) -> Path:
         ("- image: cat.png\n", 1, "needs a 'match'"),
         ("- match: {path: uploads}\n  image: cat.png\n", 1, "match.path must be one of"),
         ("- match: {}\n  image: ../cat.png\n", 2, "outside the fixtures directory"),
-        ("- match: {}\n  image: fixtures.yaml\n", 2, "not a readable image"),
+        ("- match: {}\n  image: fixtures.yaml\n", 2, "'fixtures.yaml' is not an image (no format Pillow reads)"),
+        ("- match: {model: 5}\n  image: cat.png\n", 1, "match.model must be a string, not '5' (quote it: '5')"),
+        ("- match: {prompt: cat}\n  revised_prompt: 7\n", 2, "revised_prompt must be a string, not '7'"),
+        ("- match: {prompt: yes}\n  image: cat.png\n", 1, "match.prompt must be a string, not 'yes'"),
         ("match: {prompt: cat}\n", 1, "must be a list"),
     ],
 )
@@ -156,6 +159,9 @@ def test_missing_directory_or_file(tmp_path: Path) -> None:
         load_fixtures(tmp_path / "nope")
     with pytest.raises(FixturesError, match=r"fixtures\.yaml not found"):
         load_fixtures(tmp_path)
+    (tmp_path / "cat.png").write_bytes(b"")
+    with pytest.raises(FixturesError, match=r"cat\.png is a file: --fixtures names the directory of fixtures\.yaml"):
+        load_fixtures(tmp_path / "cat.png")
 
 
 def test_empty_file_has_no_rules(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import yaml
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from images_emulator.contract.endpoints import ENDPOINTS, endpoint_named
 from images_emulator.harness.fault_kinds import FAULT_KINDS
@@ -15,6 +15,7 @@ from images_emulator.harness.fixtures import FIXTURES_FILE, Fixture, Fixtures, F
 
 RULE_KEYS = ("match", "image", "error", "revised_prompt")
 MATCH_KEYS = ("prompt", "model", "path")
+STRING_TAG = "tag:yaml.org,2002:str"
 
 
 class FixturesReader:
@@ -30,6 +31,8 @@ class FixturesReader:
     def string(self, node: yaml.Node, what: str) -> str:
         if not isinstance(node, yaml.ScalarNode) or node.tag == "tag:yaml.org,2002:null":
             raise self.fail(node, f"{what} must be a string")
+        if node.tag != STRING_TAG:  # 5, 1.5, true: YAML reads them as numbers and booleans
+            raise self.fail(node, f"{what} must be a string, not {node.value!r} (quote it: '{node.value}')")
         return str(node.value)
 
     def mapping(self, node: yaml.Node, what: str, keys: tuple[str, ...]) -> dict[str, yaml.Node]:
@@ -47,6 +50,8 @@ class FixturesReader:
         return result
 
     def read(self) -> Fixtures:
+        if self.directory.is_file():
+            raise FixturesError(f"{self.directory} is a file: --fixtures names the directory of {FIXTURES_FILE}")
         if not self.directory.is_dir():
             raise FixturesError(f"fixtures directory {self.directory} does not exist")
         if not self.file.is_file():
@@ -109,6 +114,8 @@ class FixturesReader:
         try:
             with Image.open(io.BytesIO(data)) as img:
                 img.load()
+        except UnidentifiedImageError as exc:
+            raise self.fail(node, f"image file '{name}' is not an image (no format Pillow reads)") from exc
         except Exception as exc:
             raise self.fail(node, f"image file '{name}' is not a readable image ({exc})") from exc
         return data, name
