@@ -176,6 +176,15 @@ def test_journal_limit_gives_the_newest_entries_oldest_first(web: TestClient) ->
     assert web.get("/__emulator/requests?limit=0").json()["data"] == []
     bad = web.get("/__emulator/requests?limit=-1")
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "limit"
+    assert len(web.get("/__emulator/requests?limit=99999999999999999999999").json()["data"]) == 3  # all of it
+
+
+@pytest.mark.parametrize("path", ["/__emulator/requests?status=500", "/__emulator/faults?limit=1"])
+def test_an_admin_query_parameter_the_call_does_not_take_is_a_400_not_ignored(web: TestClient, path: str) -> None:
+    response = web.get(path)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "unknown_parameter" and error["message"].startswith("Unknown query parameter")
 
 
 def test_clearing_the_whole_journal_empties_the_gallery(web: TestClient) -> None:

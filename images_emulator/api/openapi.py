@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from images_emulator.contract.catalog import MODELS, Catalog
+from images_emulator.harness.sessions import SESSION_CHARS, SESSION_MAX
 
 SECURITY_SCHEME = "ApiKeyAuth"
 ADMIN_SECURITY_SCHEME = "AdminKeyAuth"  # the admin key (server/admin_auth.py); a bearer token works too
@@ -125,20 +126,21 @@ def admin_docs(
     return {status: ok, **error_docs(errors)}
 
 
+SESSION_PATTERN = f"^{SESSION_CHARS}*$"
 SESSION_PARAMETERS: list[dict[str, Any]] = [
     {
         "name": "session",
         "in": "query",
         "required": False,
-        "schema": {"type": "string"},
+        "schema": {"type": "string", "minLength": 1, "maxLength": SESSION_MAX, "pattern": SESSION_PATTERN},
         "description": "Scope the call to one session (its journal entries and faults).",
     },
     {
         "name": "X-Emulator-Session",
         "in": "header",
         "required": False,
-        "schema": {"type": "string"},
-        "description": "Same as `?session=`.",
+        "schema": {"type": "string", "maxLength": SESSION_MAX, "pattern": SESSION_PATTERN},
+        "description": "Same as `?session=` (empty: none).",
     },
 ]
 

@@ -17,7 +17,9 @@ from images_emulator.contract.errors import ApiError
 SESSION_HEADER = "x-emulator-session"
 SESSION_PREFIX = "/__emulator/sessions/"
 # The one rule for a session id, wherever it is given (in a path, percent-encoded: `/` too).
-SESSION_ID = re.compile(r"[^\x00-\x1f\x7f]{1,128}")
+SESSION_CHARS = r"[^\x00-\x1f\x7f]"  # no control character
+SESSION_MAX = 128
+SESSION_ID = re.compile(f"{SESSION_CHARS}{{1,{SESSION_MAX}}}")
 API_PREFIX = "/v1/"
 AZURE_PREFIX = "/openai/"  # Azure OpenAI's paths (api/routes/azure.py)
 

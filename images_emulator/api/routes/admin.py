@@ -24,28 +24,35 @@ from images_emulator.harness.fault_kinds import FAULT_KINDS
 router = APIRouter(prefix="/__emulator", tags=["test harness"], default_response_class=JSONBody)
 
 
-def session_of(request: Request) -> str | None:
-    """The session an admin call is scoped to, or None for the whole server."""
+def session_of(request: Request, *also: str) -> str | None:
+    """The session an admin call is scoped to, or None for the whole server. Its query may name `session` and
+    the parameters `also` lists: any other is a 400, not a filter silently ignored."""
+    for name in request.query_params:
+        if name != "session" and name not in also:
+            known = ", ".join(f"'{known}'" for known in ("session", *also))
+            raise ApiError(400, f"Unknown query parameter '{name}': this call takes {known}.", param=name,
+                           code="unknown_parameter")  # fmt: skip
     return sessions.session_of(request.query_params, request.headers)
 
 
+MAX_LIMIT = 999_999_999  # more than any journal holds
 LIMIT_PARAMETER = {
     "name": "limit",
     "in": "query",
     "required": False,
-    "schema": {"type": "integer", "minimum": 0, "maximum": 999_999_999},
+    "schema": {"type": "integer", "minimum": 0},
     "description": "Only the newest `limit` entries (still oldest first): what the dashboard polls.",
 }
 
 
 def newest_limit(value: str | None) -> int | None:
-    """`?limit=`: a whole number of entries, or None when absent."""
+    """`?limit=`: a whole number of entries (any larger than the journal: all of it), or None when absent."""
     if value is None:
         return None
-    if not (value.isascii() and value.isdigit()) or len(value) > 9:
+    if not (value.isascii() and value.isdigit()):
         raise ApiError(400, "limit must be a whole number of entries (0 or more).", param="limit",
                        code="invalid_value")  # fmt: skip
-    return int(value)
+    return int(value) if len(value) <= 9 else MAX_LIMIT
 
 
 @router.get(
@@ -56,12 +63,15 @@ def newest_limit(value: str | None) -> int | None:
 )
 async def list_requests(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
     limit = newest_limit(request.query_params.get("limit"))
-    entries = await runtime.harness.journal.entries(session_of(request))
+    entries = await runtime.harness.journal.entries(session_of(request, "limit"))
     return JSONBody({"data": entries[max(0, len(entries) - limit) :] if limit is not None else entries})
 
 
 @router.delete(
-    "/requests", summary="Clear the journal", responses=admin_docs("Deleted"), openapi_extra=admin_extra()
+    "/requests",
+    summary="Clear the journal",
+    responses=admin_docs("Deleted", errors=(400,)),
+    openapi_extra=admin_extra(),
 )
 async def clear_requests(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
     session = session_of(request)
@@ -87,7 +97,7 @@ async def add_fault(request: Request, runtime: Runtime = Depends(get_runtime)) -
 @router.get(
     "/faults",
     summary="Scheduled faults, and the fault kinds",
-    responses=admin_docs("FaultList"),
+    responses=admin_docs("FaultList", errors=(400,)),
     openapi_extra=admin_extra(),
 )
 async def list_faults(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
@@ -100,7 +110,10 @@ async def list_faults(request: Request, runtime: Runtime = Depends(get_runtime))
 
 
 @router.delete(
-    "/faults", summary="Clear scheduled faults", responses=admin_docs("Deleted"), openapi_extra=admin_extra()
+    "/faults",
+    summary="Clear scheduled faults",
+    responses=admin_docs("Deleted", errors=(400,)),
+    openapi_extra=admin_extra(),
 )
 async def clear_faults(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
     return JSONBody({"deleted": await runtime.harness.faults.clear(session_of(request))})
@@ -109,7 +122,7 @@ async def clear_faults(request: Request, runtime: Runtime = Depends(get_runtime)
 @router.delete(
     "/faults/{rule_id}",
     summary="Remove one scheduled fault",
-    responses=admin_docs("Deleted", errors=(404,)),
+    responses=admin_docs("Deleted", errors=(400, 404)),
     openapi_extra={"parameters": [path_parameter("rule_id", "The rule's `id`."), *SESSION_PARAMETERS]},
 )
 async def remove_fault(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
@@ -122,7 +135,7 @@ async def remove_fault(request: Request, runtime: Runtime = Depends(get_runtime)
 @router.post(
     "/reset",
     summary="Clear the journal and scheduled faults (and rate-limit counters)",
-    responses=admin_docs("ResetResult"),
+    responses=admin_docs("ResetResult", errors=(400,)),
     openapi_extra=admin_extra(),
 )
 async def reset(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
