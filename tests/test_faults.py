@@ -265,6 +265,14 @@ def test_bad_fault_rules_are_400s(server: EmulatorProcess, body: dict[str, Any],
     assert response.json()["error"]["param"] == param
 
 
+def test_fault_rule_numbers_are_shown_as_sent_and_stored_plainly(server: EmulatorProcess) -> None:
+    huge = httpx2.post(server.base_url + "/__emulator/faults", json={"fault": "rate_limit", "times": 1e308})
+    assert huge.json()["error"]["message"].endswith("got 1e+308.")  # not a 309-digit integer
+    zero = httpx2.post(server.base_url + "/__emulator/faults", json={"fault": "rate_limit", "retry_after": -0.0})
+    assert zero.status_code == 201 and '"retry_after":0.0' in zero.text.replace(" ", "")
+    httpx2.delete(server.base_url + "/__emulator/faults")
+
+
 def test_rules_match_path_model_and_prompt(emu: ImagesEmulator) -> None:
     emu.fault("server_error", model="dall-e-3")
     emu.fault("server_error", path="edits")

@@ -30,7 +30,7 @@ def test_parse(text: str, mode: LatencyMode) -> None:
     assert parse_latency(text) == mode
 
 
-@pytest.mark.parametrize("text", ["fast", "-5", "nan", "inf"])
+@pytest.mark.parametrize("text", ["fast", "-5", "nan", "inf", "1_000", "0x10"])
 def test_bad_latency_is_a_configuration_error(text: str) -> None:
     with pytest.raises(ValidationError, match="latency must be"):
         Settings(latency=text)
@@ -72,8 +72,9 @@ def test_realistic_latency_scaled_down(app_factory: Callable[..., Any]) -> None:
         assert processing_ms(client) >= LEGACY.models["gpt-image-1"].latency["low"] * 0.02 * 1000
 
 
-def test_bad_latency_header_is_a_400(app_factory: Callable[..., Any]) -> None:
+@pytest.mark.parametrize("value", ["soon", "1_000", "Infinity"])
+def test_bad_latency_header_is_a_400(app_factory: Callable[..., Any], value: str) -> None:
     with TestClient(app_factory(), headers=AUTH) as client:
-        response = client.post("/v1/images/generations", json=BODY, headers={"X-Emulator-Latency-Ms": "soon"})
+        response = client.post("/v1/images/generations", json=BODY, headers={"X-Emulator-Latency-Ms": value})
     assert response.status_code == 400
     assert "X-Emulator-Latency-Ms" in response.json()["error"]["message"]

@@ -7,7 +7,6 @@ then, not a surprise later.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -23,7 +22,7 @@ from images_emulator.harness.fault_kinds import (
     FaultKind,
     FaultOptions,
 )
-from images_emulator.harness.latency import MAX_WAIT_SECONDS
+from images_emulator.harness.latency import MAX_WAIT_SECONDS, decimal
 from images_emulator.harness.store import Backend
 from images_emulator.harness.target import Target
 
@@ -42,12 +41,12 @@ def fault_kind(name: Any, param: str = "fault") -> FaultKind:
 def _number(name: str, value: Any, *, text: bool, most: float = MAX_FAULT_SECONDS) -> float:
     """Seconds in [0, most]; header parameters (`text`) are parsed from strings."""
     if text and isinstance(value, str):
-        with contextlib.suppress(ValueError):
-            value = float(value)
+        parsed = decimal(value)
+        value = value if parsed is None else parsed
     valid = not isinstance(value, bool) and isinstance(value, int | float)
     if not valid or not 0 <= value <= most:  # also refuses NaN and infinities
         raise bad_fault(f"Invalid '{name}': expected a number of seconds from 0 to {most:g}, got {value!r}.", name)
-    return float(value)
+    return float(value) + 0.0  # + 0.0: no -0.0
 
 
 def _flag(name: str, value: Any, *, text: bool) -> bool:
@@ -175,11 +174,11 @@ def parse_rule(body: Any, rule_id: str, session: str | None) -> FaultRule:
     if "fault" not in body:
         raise missing_parameter("fault")
     kind = fault_kind(body["fault"])
-    times = body.get("times", 1)
+    sent = times = body.get("times", 1)
     if isinstance(times, float) and times.is_integer():
         times = int(times)  # 3.0 is an integer to JSON Schema
     if isinstance(times, bool) or not isinstance(times, int) or not 1 <= times <= MAX_TIMES:
-        raise bad_fault(f"Invalid 'times': expected an integer from 1 to {MAX_TIMES}, got {times!r}.", "times")
+        raise bad_fault(f"Invalid 'times': expected an integer from 1 to {MAX_TIMES}, got {sent!r}.", "times")
     match = body.get("match")
     match = {} if match is None else match  # null means omitted; false, 0 or "" are not objects
     if not isinstance(match, dict):

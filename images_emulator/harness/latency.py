@@ -9,6 +9,7 @@ used as given (not scaled).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from images_emulator.contract.errors import ApiError
@@ -32,13 +33,18 @@ class LatencyMode:
     fixed_ms: float = 0.0
 
 
+DECIMAL = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")  # not Python's `1_000`, `nan`, `inf`
+
+
+def decimal(text: str) -> float | None:
+    """A plain decimal number written in text (a header's), or None."""
+    return float(text) + 0.0 if DECIMAL.fullmatch(text) else None  # + 0.0: no -0.0
+
+
 def milliseconds(text: str) -> float | None:
     """A number of milliseconds from 0 to MAX_WAIT_MS, or None."""
-    try:
-        ms = float(text)
-    except ValueError:
-        return None
-    return ms if 0 <= ms <= MAX_WAIT_MS else None  # also refuses NaN and infinities
+    ms = decimal(text)
+    return ms if ms is not None and 0 <= ms <= MAX_WAIT_MS else None
 
 
 def parse_latency(value: str) -> LatencyMode:
