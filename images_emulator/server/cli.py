@@ -8,10 +8,12 @@ import contextlib
 import logging.config
 import os
 import secrets
+import signal
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from types import FrameType
 
 from pydantic import ValidationError
 
@@ -105,7 +107,13 @@ def check_store(settings: Settings) -> None:
         sys.exit(f"images-emulator: {exc}")
 
 
+def stop_while_starting(sig: int, frame: FrameType | None) -> None:
+    """SIGTERM before the servers take it over: exit through the `with` blocks (the temporary store goes)."""
+    raise SystemExit(0)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
+    signal.signal(signal.SIGTERM, stop_while_starting)
     with shared_store(load_settings(argv)) as settings:
         check_fixtures(settings)
         check_store(settings)

@@ -11,13 +11,19 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 
 STDIN = 0
 
 
+RESEND_SECONDS = 1.0
+
+
 def watch_stdin() -> threading.Thread:
     """A daemon thread that sends this process SIGTERM once stdin reaches end-of-file (what it reads
-    before that is discarded). The supervisor or uvicorn then shuts down gracefully."""
+    before that is discarded), and again each RESEND_SECONDS until the process has ended: a server
+    still starting ignores the stop signals for a moment (server/workers.run_server), and a second
+    one cuts uvicorn's graceful wait short, which nobody is left to need."""
 
     def watch() -> None:
         try:
@@ -25,7 +31,9 @@ def watch_stdin() -> threading.Thread:
                 pass
         except OSError:
             pass  # stdin closed or unreadable: the same as end-of-file
-        os.kill(os.getpid(), signal.SIGTERM)
+        while True:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(RESEND_SECONDS)
 
     thread = threading.Thread(target=watch, name="stdin-lifeline", daemon=True)
     thread.start()
