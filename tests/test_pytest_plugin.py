@@ -250,6 +250,18 @@ def test_an_emulator_url_nothing_answers_at_fails_the_session_saying_which_setti
     assert "Traceback" not in result.stdout.str() and "URLError" not in result.stdout.str()
 
 
+def test_an_app_client_sending_first_to_an_unreachable_emulator_url_ends_the_run_once(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeini(f"[pytest]\nimages_emulator_url = http://127.0.0.1:{free_port()}\n")
+    test = "import openai\n\ndef test_{0}():\n    openai.OpenAI().images.generate(model='m', prompt='p')\n"
+    pytester.makepyfile(test_one=test.format("one"), test_two=test.format("two"))  # no fixture: the app's client
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines(["*the test server did not start*", "*no emulator answered at*images_emulator_url*"])
+    assert "EmulatorStartError" not in result.stdout.str() and "2 failed" not in result.stdout.str()
+
+
 # --- the outbound policy, unit by unit (no request is sent) -------------------------------------------------
 
 

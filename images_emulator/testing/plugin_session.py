@@ -14,11 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from images_emulator.testing.emulator import ImagesEmulator, configured_api_key
 from images_emulator.testing.outbound import Outbound, install, uninstall
 from images_emulator.testing.process import EmulatorProcess, EmulatorStartError, wait_healthy
 
 OPENAI_ENV = ("OPENAI_BASE_URL", "OPENAI_API_KEY")
+USAGE_ERROR = pytest.ExitCode.USAGE_ERROR
 REACH_SECONDS = 5  # how long a configured emulator (images_emulator_url) may take to answer /health
 
 
@@ -69,6 +72,7 @@ class PluginSession:
         self.api_key = configured_api_key(config.args)
         self.outbound = Outbound(self.root_url, config.allow_real_api, on_first_contact=self._first_contact)
         self._emulator: ImagesEmulator | None = None
+        self._failure: EmulatorStartError | None = None
         self._lock = threading.Lock()
         self._saved_env: dict[str, str | None] = {}
 
@@ -83,11 +87,17 @@ class PluginSession:
         """The session's emulator (unscoped), its server started on the first call."""
         if self._emulator is None:
             with self._lock:
+                if self._failure is not None:  # once: not a new wait for every test
+                    raise self._failure
                 if self._emulator is None:
-                    if self.process is not None:
-                        self.process.start()
-                    else:
-                        self._reach()
+                    try:
+                        if self.process is not None:
+                            self.process.start()
+                        else:
+                            self._reach()
+                    except EmulatorStartError as exc:
+                        self._failure = exc
+                        raise
                     self._emulator = ImagesEmulator(url=self.root_url, args=self.config.args, api_key=self.api_key)
         return self._emulator
 
@@ -95,16 +105,21 @@ class PluginSession:
         """The configured emulator answers /health (within REACH_SECONDS: it may still be starting)."""
         try:
             wait_healthy(self.root_url, REACH_SECONDS)
-        except TimeoutError:
+        except Exception as exc:  # not answering in time, a malformed URL, something else than HTTP there
+            reason = f"within {REACH_SECONDS} s" if isinstance(exc, TimeoutError) else f"({exc!r})"
             raise EmulatorStartError(
-                f"no emulator answered at {self.root_url}/health within {REACH_SECONDS} s. It is the one "
-                "images_emulator_url (ini) or IMAGES_EMULATOR_URL (env) names: start it there, or remove the "
-                "setting and the plugin starts its own."
+                f"no emulator answered at {self.root_url}/health {reason}. It is the one images_emulator_url "
+                "(ini) or IMAGES_EMULATOR_URL (env) names: start it there, or remove the setting and the plugin "
+                "starts its own."
             ) from None
 
     def _first_contact(self) -> None:
+        """A client of the test process sends to the emulator before any fixture asked for it."""
         if self._emulator is None:
-            self.emulator()
+            try:
+                self.emulator()
+            except EmulatorStartError as exc:  # end the run, as the fixture does, not the app's one call
+                pytest.exit(f"images-emulator: the test server did not start:\n{exc}", returncode=USAGE_ERROR)
 
     def end(self) -> None:
         """Undo `begin` and stop the server if this session started one."""
