@@ -8,6 +8,9 @@ its worker (`x-emulator-worker`, the pid), which is how the test sees URLs cross
 from __future__ import annotations
 
 import io
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import httpx2
@@ -18,7 +21,7 @@ from PIL import Image
 from images_emulator.server.asgi import WORKER_HEADER
 from images_emulator.server.settings import Settings
 from images_emulator.server.workers import cpu_quota
-from images_emulator.testing.process import EmulatorProcess
+from images_emulator.testing.process import EmulatorProcess, wait_healthy
 
 HEADERS = {"Authorization": "Bearer sk-workers", "Connection": "close"}  # a new connection, so any worker
 MAX_ATTEMPTS = 300
@@ -127,3 +130,26 @@ def test_auto_is_the_default_and_a_test_server_runs_one_worker() -> None:
     with EmulatorProcess(env={"EMULATOR_URL_SECRET": "s"}) as server:
         workers = {httpx2.get(server.base_url + "/health").headers[WORKER_HEADER] for _ in range(8)}
         assert len(workers) == 1
+
+
+def test_port_0_gives_every_worker_one_free_port_that_the_banner_names(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    log = tmp_path / "server.log"
+    with log.open("wb") as out:
+        command = [sys.executable, "-m", "images_emulator", "--port", "0", "--workers", "2"]
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            banner = ""
+            while "images-emulator" not in banner and process.poll() is None:
+                banner = log.read_text()  # the banner comes first, before the workers start
+            url = re.search(r"at (http://127\.0\.0\.1:(\d+))", banner)
+            assert url is not None and url[2] != "0", banner
+            wait_healthy(url[1], 30, process)
+            workers = set()
+            for _ in range(MAX_ATTEMPTS):
+                workers.add(httpx2.get(url[1] + "/health", headers={"Connection": "close"}).headers[WORKER_HEADER])
+                if len(workers) == 2:
+                    break
+            assert len(workers) == 2  # both listen on the port the banner names
+        finally:
+            process.terminate()
+            process.wait(timeout=15)

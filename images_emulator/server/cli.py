@@ -9,6 +9,7 @@ import logging.config
 import os
 import secrets
 import signal
+import socket
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -120,7 +121,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         serve(settings)
 
 
+def concrete_port(host: str, port: int) -> int:
+    """`port`, or for 0 ("any free one") a free port chosen once: every worker then listens on the same one,
+    and the banner names it."""
+    if port != 0:
+        return port
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
 def serve(settings: Settings) -> None:
+    settings = settings.model_copy(update={"port": concrete_port(settings.host, settings.port)})
     config = server_config(settings.host, settings.port, settings.log_level, settings.graceful_seconds)
     # Our formatters, and uvicorn's access line off (the entry logs each request: server/logs.py); set
     # after uvicorn.Config set up its own, and inherited by forked workers.
