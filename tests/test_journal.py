@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import httpx2
 import openai
@@ -163,12 +164,21 @@ def test_any_session_id_works_the_same_in_paths_headers_and_admin_calls(server: 
     view.reset()
 
 
-@pytest.mark.parametrize("where", ["header", "query"])
-@pytest.mark.parametrize("value", ["x" * 129, "tab\there"])
+BAD_SESSIONS = ["x" * 129, "tab\there", "..", "\u2028"]
+
+
+@pytest.mark.parametrize(
+    ("where", "value"),
+    [(where, value) for where in ("header", "query", "path") for value in BAD_SESSIONS
+     if where != "header" or value.isascii()],  # a client sends header values in ASCII
+)  # fmt: skip
 def test_an_invalid_session_id_is_a_400_wherever_it_is_given(server: EmulatorProcess, where: str, value: str) -> None:
     if where == "header":
         response = httpx2.post(server.base_url + "/v1/images/generations", json=GPT,
                                headers={**AUTH, "X-Emulator-Session": value})  # fmt: skip
+    elif where == "path":
+        path = "/__emulator/sessions/" + quote(value, safe="").replace(".", "%2E") + "/v1/images/generations"
+        response = httpx2.post(server.base_url + path, json=GPT, headers=AUTH)
     else:
         response = httpx2.get(server.base_url + "/__emulator/requests", params={"session": value})
     assert response.status_code == 400

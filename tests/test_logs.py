@@ -113,3 +113,14 @@ def test_a_bad_flag_stops_the_server_with_one_line_not_a_traceback(flag: str, va
     assert done.returncode == 1
     assert done.stderr.startswith("images-emulator: invalid configuration\n") and f"  {field}: " in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_what_a_client_sent_cannot_pose_as_another_field_or_line_in_the_text_log(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    for url in run_server(log):
+        headers = {**AUTH, "x-emulator-session": "s fault=server_error"}
+        with httpx2.Client(base_url=url, headers=headers, timeout=30) as http:
+            assert http.post("/v1/images/generations", json={**GPT, "model": "m\nERROR forged"}).status_code >= 400
+    [line] = [line for line in log.read_text().splitlines() if "/v1/images/generations" in line]
+    assert 'model="m\\nERROR forged"' in line and 'session="s fault=server_error"' in line
+    assert " fault=" not in line.replace('"s fault=', "")

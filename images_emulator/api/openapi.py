@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from images_emulator.contract.catalog import MODELS, Catalog
-from images_emulator.harness.sessions import SESSION_CHARS, SESSION_MAX
+from images_emulator.harness.sessions import SESSION_FORM, SESSION_MAX
 
 SECURITY_SCHEME = "ApiKeyAuth"
 ADMIN_SECURITY_SCHEME = "AdminKeyAuth"  # the admin key (server/admin_auth.py); a bearer token works too
@@ -126,7 +126,7 @@ def admin_docs(
     return {status: ok, **error_docs(errors)}
 
 
-SESSION_PATTERN = f"^{SESSION_CHARS}*$"
+SESSION_PATTERN = f"^(?:{SESSION_FORM})$"  # the length bound is maxLength
 SESSION_PARAMETERS: list[dict[str, Any]] = [
     {
         "name": "session",
@@ -139,7 +139,7 @@ SESSION_PARAMETERS: list[dict[str, Any]] = [
         "name": "X-Emulator-Session",
         "in": "header",
         "required": False,
-        "schema": {"type": "string", "maxLength": SESSION_MAX, "pattern": SESSION_PATTERN},
+        "schema": {"type": "string", "maxLength": SESSION_MAX, "pattern": f"^$|{SESSION_PATTERN}"},
         "description": "Same as `?session=` (empty: none).",
     },
 ]

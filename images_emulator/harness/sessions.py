@@ -8,6 +8,7 @@ cannot add headers (`/__emulator/sessions/<id>/openai/...` likewise for Azure's 
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping
 from urllib.parse import unquote
@@ -16,10 +17,14 @@ from images_emulator.contract.errors import ApiError
 
 SESSION_HEADER = "x-emulator-session"
 SESSION_PREFIX = "/__emulator/sessions/"
-# The one rule for a session id, wherever it is given (in a path, percent-encoded: `/` too).
-SESSION_CHARS = r"[^\x00-\x1f\x7f]"  # no control character
+# The one rule for a session id, wherever it is given (in a path, percent-encoded: `/` too): 1 to 128
+# characters, none a control character (C0, DEL, C1) or a line/paragraph separator, and not `.` or `..`
+# (a URL parser takes those for the current and parent path segments, even percent-encoded).
+_CONTROL = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
+_ANY, _NOT_DOT = f"[^{_CONTROL}]", f"[^.{_CONTROL}]"
 SESSION_MAX = 128
-SESSION_ID = re.compile(f"{SESSION_CHARS}{{1,{SESSION_MAX}}}")
+SESSION_FORM = f"{_NOT_DOT}|{_NOT_DOT}{_ANY}|{_ANY}{_NOT_DOT}|{_ANY}{{3,}}"  # the length bound apart
+SESSION_ID = re.compile(f"(?=.{{1,{SESSION_MAX}}}$)(?:{SESSION_FORM})", re.S)
 API_PREFIX = "/v1/"
 AZURE_PREFIX = "/openai/"  # Azure OpenAI's paths (api/routes/azure.py)
 
@@ -28,21 +33,24 @@ def invalid_session(value: str) -> ApiError:
     shown = value if len(value) <= 40 else value[:40] + "…"
     return ApiError(
         400,
-        f"Invalid session id {shown!r}: a session id is 1 to 128 characters, none of them a control character "
-        "(in a path, percent-encoded).",
+        f"Invalid session id {shown!r}: a session id is 1 to 128 characters, none of them a control character, "
+        "and not '.' or '..' (in a path, percent-encoded).",
         param="session",
         code="invalid_session",
     )
 
 
 def split_session_path(path: str, raw_path: bytes | None = None) -> tuple[str | None, str]:
-    """(`id`, `/v1/rest`) for `/__emulator/sessions/<id>/v1/rest` (or `/openai/rest`); (None, path) otherwise.
-    The id is cut from `raw_path` when given (so a `%2F` in it is not a separator), then percent-decoded."""
+    """(`id`, `/v1/rest`) for `/__emulator/sessions/<id>/v1/rest` (or `/openai/rest`); (None, path) otherwise;
+    400 for such a path with an invalid id. The id is cut from `raw_path` when given (so a `%2F` in it is not a
+    separator), then percent-decoded."""
     raw = raw_path.decode("latin-1") if raw_path is not None else path
     if raw.startswith(SESSION_PREFIX):
         segment, _, rest = raw[len(SESSION_PREFIX) :].partition("/")
         session, rest = unquote(segment), "/" + unquote(rest)
-        if SESSION_ID.fullmatch(session) and rest.startswith((API_PREFIX, AZURE_PREFIX)):
+        if rest.startswith((API_PREFIX, AZURE_PREFIX)):
+            if not SESSION_ID.fullmatch(session):
+                raise invalid_session(session)
             return session, rest
     return None, path
 
@@ -50,6 +58,9 @@ def split_session_path(path: str, raw_path: bytes | None = None) -> tuple[str | 
 def header_session(headers: Mapping[str, str]) -> str | None:
     """The session of the `X-Emulator-Session` header (None when absent or empty); 400 when invalid."""
     value = headers.get(SESSION_HEADER) or None
+    if value is not None and not value.isascii():  # ASGI gives header bytes as latin-1; clients send UTF-8
+        with contextlib.suppress(UnicodeError):
+            value = value.encode("latin-1").decode("utf-8")
     if value is not None and not SESSION_ID.fullmatch(value):
         raise invalid_session(value)
     return value

@@ -209,7 +209,11 @@ class Exchange:
     async def route(self) -> None:
         scope, headers, context = self.scope, self.headers, self.context
         original_path = scope["path"]
-        session, path = split_session_path(original_path, scope.get("raw_path"))
+        try:
+            session, path = split_session_path(original_path, scope.get("raw_path"))
+        except ApiError as refused:
+            await self.answer(refused)
+            return
         if session is not None:
             scope["path"], scope["raw_path"] = path, path.encode()
         if self.origin is not None:
@@ -230,8 +234,8 @@ class Exchange:
                 return
         try:
             context.session = session or header_session(headers)
-        except ApiError as error:
-            await self.answer(error)
+        except ApiError as refused:
+            await self.answer(refused)
             return
         context.api_key = caller_key(headers)
         harness = self.entry.runtime.harness

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -112,14 +113,22 @@ def request_fields(
     }
 
 
+PLAIN_WORD = re.compile(r'[^\s="\\]+')  # else quoted: what a client sent cannot pose as another field or line
+
+
+def word(value: Any) -> str:
+    text = str(value)
+    return text if PLAIN_WORD.fullmatch(text) and text.isprintable() else json.dumps(text, ensure_ascii=False)
+
+
 def request_message(fields: dict[str, Any]) -> str:
     """`req_... POST /v1/images/generations model=gpt-image-1 400 3.1ms code=invalid_value param=size ...`."""
     status = fields["status"] if fields["status"] is not None else "-"
-    words = [fields["request_id"], fields["method"], fields["path"]]
+    words = [fields["request_id"], fields["method"], word(fields["path"])]
     if fields["model"]:
-        words.append(f"model={fields['model']}")
+        words.append(f"model={word(fields['model'])}")
     words += [str(status), f"{fields['duration_ms']}ms"]
-    words += [f"{name}={fields[name]}" for name in ("code", "param", "fault", "session") if fields[name]]
+    words += [f"{name}={word(fields[name])}" for name in ("code", "param", "fault", "session") if fields[name]]
     return " ".join(words)
 
 
