@@ -133,3 +133,18 @@ def test_a_server_started_by_a_program_that_is_killed_stops_with_it(workers: str
     assert gone(pid), "the emulator outlived the program that started it"
     with pytest.raises(httpx2.ConnectError):
         httpx2.get(base_url + "/health")
+
+
+def test_workers_stop_when_their_supervisor_is_killed() -> None:
+    with EmulatorProcess(args=("--workers", "2")) as server:
+        assert server.process is not None
+        supervisor = server.process.pid
+        with open(f"/proc/{supervisor}/task/{supervisor}/children") as listing:
+            workers = [int(pid) for pid in listing.read().split()]
+        assert len(workers) == 2
+        server.process.kill()  # SIGKILL: the supervisor passes nothing on
+        server.process.wait()
+        deadline = time.monotonic() + 15
+        while not all(gone(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert all(gone(pid) for pid in workers), "a worker outlived its supervisor"

@@ -8,22 +8,38 @@ outlives the program that needs it.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
+import stat
 import threading
 import time
 
 STDIN = 0
+log = logging.getLogger("images_emulator")
 
 
 RESEND_SECONDS = 1.0
 
 
-def watch_stdin() -> threading.Thread:
-    """A daemon thread that sends this process SIGTERM once stdin reaches end-of-file (what it reads
-    before that is discarded), and again each RESEND_SECONDS until the process has ended: a server
-    still starting ignores the stop signals for a moment (server/workers.run_server), and a second
-    one cuts uvicorn's graceful wait short, which nobody is left to need."""
+def watchable() -> bool:
+    """Whether stdin is a pipe or a socket, which end-of-file means its writer is gone. (A terminal would stop a
+    background server that reads it; /dev/null would stop it at once.)"""
+    try:
+        mode = os.fstat(STDIN).st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
+def watch_stdin() -> threading.Thread | None:
+    """A daemon thread that stops this process once stdin (a pipe or socket) reaches end-of-file: SIGTERM
+    (a graceful stop), then SIGINT each RESEND_SECONDS until it has ended. A server still starting ignores
+    the stop signals for a moment (server/workers.run_server), and uvicorn ends its graceful wait at a second
+    SIGINT, which nobody is left to need. None (and a warning) when stdin is neither."""
+    if not watchable():
+        log.warning("--exit-with-stdin: stdin is not a pipe or a socket; not watched")
+        return None
 
     def watch() -> None:
         try:
@@ -31,9 +47,11 @@ def watch_stdin() -> threading.Thread:
                 pass
         except OSError:
             pass  # stdin closed or unreadable: the same as end-of-file
+        sig = signal.SIGTERM
         while True:
-            os.kill(os.getpid(), signal.SIGTERM)
+            os.kill(os.getpid(), sig)
             time.sleep(RESEND_SECONDS)
+            sig = signal.SIGINT
 
     thread = threading.Thread(target=watch, name="stdin-lifeline", daemon=True)
     thread.start()

@@ -131,8 +131,8 @@ class Settings(BaseModel):
     )
     exit_with_stdin: bool = Field(
         False,
-        description="Stop (as on SIGTERM) when standard input closes: a program that starts the emulator with a "
-        "pipe on its stdin takes it down with it however it ends, killed too (the pytest plugin does this).",
+        description="Stop when standard input (a pipe or a socket) closes: a program that starts the emulator with "
+        "a pipe on its stdin takes it down with it however it ends, killed too (the pytest plugin does this).",
     )
     access_log: bool = Field(
         True, description="Log one line per request (id, method, path, model, status, duration, error, fault, session)."

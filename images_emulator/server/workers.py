@@ -11,6 +11,7 @@ process exits 0 (uvicorn alone re-raises the signal after its shutdown: exit 143
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import importlib
 import logging
@@ -115,6 +116,19 @@ def run_servers(config: uvicorn.Config, workers: int) -> int:
     return Supervisor(config, config.bind_socket(), workers, own_sockets=False).run()
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def stop_with(parent: int) -> None:
+    """Linux: SIGTERM this worker when its parent dies, killed too (else it would keep serving the port)."""
+    if sys.platform != "linux":
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # it died before the request
+        os._exit(0)
+
+
 class Supervisor:
     """The parent of the forked workers."""
 
@@ -155,10 +169,12 @@ class Supervisor:
         return 1 if self.failed else 0
 
     def _fork(self) -> None:
+        supervisor = os.getpid()
         pid = os.fork()
         if pid == 0:  # the worker
             code = 1
             try:
+                stop_with(supervisor)
                 if self.own_sockets:
                     self.sock.close()
                     code = run_server(self.config, sockets=[port_socket(self.config)])
@@ -173,7 +189,9 @@ class Supervisor:
         self.children[pid] = time.monotonic()
 
     def _stop(self, sig: int, frame: FrameType | None) -> None:
+        # A second SIGINT is passed on as it is: uvicorn ends its graceful wait at it (Ctrl-C twice).
+        forcing = self.stopping and sig == signal.SIGINT
         self.stopping = True
         for pid in list(self.children):
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
+                os.kill(pid, signal.SIGINT if forcing else signal.SIGTERM)

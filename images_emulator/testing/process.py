@@ -104,7 +104,7 @@ class EmulatorProcess:
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
-            self.process.terminate()  # one SIGTERM (closing stdin first would send a second: no graceful end)
+            self.process.terminate()  # a graceful stop (closing stdin first would bring the lifeline's SIGINTs)
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
