@@ -82,7 +82,7 @@ function fillSelect(id, values) {
 function thumbnails(entry) {
   const exhibit = state.exhibits.get(entry.id);
   if (!hasImages(entry)) return null;
-  if (!exhibit) return el("span", { class: "muted", title: "loading" }, "…");
+  if (!exhibit) return STATIC ? null : el("span", { class: "muted", title: "loading" }, "…");
   if (exhibit.missing) return el("span", { class: "muted", title: exhibit.missing }, "not kept");
   const returned = exhibit.pictures.filter((p) => p.role !== "upload");
   return el("span", { class: "strip" }, returned.map((p) =>
@@ -126,7 +126,7 @@ function wantExhibit(entry, first = false) {
   state.pending.add(entry.id);
   if (first) state.queue.unshift(entry.id);
   else state.queue.push(entry.id);
-  fetchExhibits();
+  queueMicrotask(fetchExhibits);  // once the caller has queued all it wants: the first in line go first
 }
 
 function fetchExhibits() {
@@ -161,8 +161,9 @@ async function poll() {
     const signature = state.entries.map((e) => `${e.id}:${e.status}`).join(",");
     if (signature !== state.signature) {
       state.signature = signature;
-      render();
-      state.entries.filter(hasImages).reverse().forEach((entry) => wantExhibit(entry));  // newest first
+      // Each to the front, oldest first: the newest come first, ahead of an older backlog.
+      state.entries.filter(hasImages).forEach((entry) => wantExhibit(entry, true));
+      render();  // after: the open entry's own goes to the front last
     }
   } catch (error) {
     live.className = "live down";
