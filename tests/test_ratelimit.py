@@ -48,15 +48,15 @@ async def test_requests_per_minute_slide() -> None:
         "Requested 1. Please try again in 40s. Visit https://platform.openai.com/account/rate-limits to learn more."
     )
     assert (error.type, error.code) == ("requests", "rate_limit_exceeded")
-    assert error.headers == {  # every 429 reports both budgets (images: nominal, no limit set)
+    assert error.headers == {  # every 429 reports both budgets (images: a full nominal one, no limit set)
         "retry-after": "40",
         "retry-after-ms": "40000",
         "x-ratelimit-limit-requests": "2",
         "x-ratelimit-remaining-requests": "0",
         "x-ratelimit-reset-requests": "50s",
         "x-ratelimit-limit-images": "5",
-        "x-ratelimit-remaining-images": "3",
-        "x-ratelimit-reset-images": "50s",
+        "x-ratelimit-remaining-images": "5",
+        "x-ratelimit-reset-images": "0ms",
     }
     assert await limiter.admit("other-key", 1, "dall-e-2") is None  # per key
     clock.now += 40  # the first request leaves the window
@@ -74,8 +74,8 @@ async def test_images_per_minute_count_n() -> None:
     assert await limiter.admit("k", 2, "gpt-image-1") is None  # refused requests are not counted
     assert await limiter.headers("k") == {  # both budgets, as a 429 reports them (requests: nominal, no limit set)
         "x-ratelimit-limit-requests": "50",
-        "x-ratelimit-remaining-requests": "48",
-        "x-ratelimit-reset-requests": "1m0s",
+        "x-ratelimit-remaining-requests": "50",
+        "x-ratelimit-reset-requests": "0ms",
         "x-ratelimit-limit-images": "5",
         "x-ratelimit-remaining-images": "0",
         "x-ratelimit-reset-images": "1m0s",
@@ -138,6 +138,13 @@ def test_a_request_larger_than_the_limit_is_refused_at_once_and_not_retried_by_t
     )
     headers = info.value.response.headers
     assert headers["x-should-retry"] == "false" and "retry-after" not in headers
+
+
+def test_headers_without_a_journal_too(app_factory: Callable[..., Any]) -> None:
+    with TestClient(app_factory(rate_limit_rpm=2, journal_size=0), headers=AUTH) as client:
+        response = client.post("/v1/images/generations", json=BODY)
+    assert response.headers["x-ratelimit-remaining-requests"] == "1"
+    assert response.headers["x-ratelimit-remaining-images"] == "5"  # no limit set: a full nominal budget
 
 
 def test_disabled_by_default(app_factory: Callable[..., Any]) -> None:

@@ -103,8 +103,8 @@ def _reset_in(events: Events, now: float) -> float:
 
 
 class RateLimiter:
-    """Request and image budgets per API key. When any limit is set, both units are counted, so every
-    answer can report both (a unit without a limit reports NOMINAL_LIMITS and is never refused)."""
+    """Request and image budgets per API key. When any limit is set, every answer reports both units (a unit
+    without a limit reports a full NOMINAL_LIMITS budget and is never refused)."""
 
     def __init__(
         self, backend: Backend, rpm: int | None, ipm: int | None, clock: Callable[[], float] = time.time
@@ -124,8 +124,11 @@ class RateLimiter:
     def _budgets(self, windows: Mapping[str, Events], now: float) -> dict[str, tuple[int, int, float]]:
         budgets = {}
         for unit in UNITS:
+            if unit not in self.limits:  # never enforced, so never spent: a full nominal budget
+                budgets[unit] = (NOMINAL_LIMITS[unit], NOMINAL_LIMITS[unit], 0.0)
+                continue
             events = windows.get(unit, [])
-            limit = self.limits.get(unit, NOMINAL_LIMITS[unit])
+            limit = self.limits[unit]
             budgets[unit] = (limit, limit - _used(events), _reset_in(events, now))
         return budgets
 

@@ -362,7 +362,7 @@ class Exchange:
         if self.origin is not None and self.cors_allowed and b"access-control-allow-origin" not in present:
             headers += cors.response_headers(self.origin)
         harness = self.entry.runtime.harness
-        limited = self.entry_record is not None and harness.limiter.enabled and self.context.api_key
+        limited = harness.limiter.enabled and self.context.api_key and journaled(self.scope["path"])
         if limited and b"x-ratelimit-limit-requests" not in present:
             limits = await harness.best_effort(harness.limiter.headers(self.context.api_key), {})
             headers += [(name.encode(), value.encode()) for name, value in limits.items()]
