@@ -286,7 +286,7 @@ def test_the_rate_limit_fault_answers_azures_429_with_the_retry_headers(azure: T
 def test_a_rate_limit_over_rpm_answers_azures_429_and_quota_faults_stay_openais(
     app_factory: Callable[..., Any],
 ) -> None:
-    with TestClient(app_factory(rate_limit_rpm=1), headers={"api-key": KEY}) as client:
+    with TestClient(app_factory(rate_limit_rpm=1, rate_limit_ipm=1), headers={"api-key": KEY}) as client:
         files = {"image": ("a.png", png((64, 64)), "image/png")}
         assert client.post(EDITS.format("gpt-image-1"), files=files, data={"prompt": "a hat"}).status_code == 200
         limited = client.post(EDITS.format("gpt-image-1"), files=files, data={"prompt": "a hat"})
@@ -296,6 +296,9 @@ def test_a_rate_limit_over_rpm_answers_azures_429_and_quota_faults_stay_openais(
         assert error["message"].startswith(f"Requests to the ImageGenerations_Edit Operation under Azure OpenAI API "
                                            f"version {VERSION} have exceeded call rate limit")  # fmt: skip
         assert int(limited.headers["retry-after"]) >= 1
+        too_large = client.post(GENERATIONS.format("gpt-image-1"), json={**GPT, "n": 2}, headers={"api-key": "k2"})
+        assert too_large.status_code == 429 and too_large.headers["x-should-retry"] == "false"
+        assert too_large.json()["error"]["message"].startswith("Request too large")  # no wait to name
         quota = client.post(GENERATIONS.format("gpt-image-1"), json=GPT,
                             headers={"x-emulator-fault": "insufficient_quota"})  # fmt: skip
         assert quota.status_code == 429 and quota.json()["error"]["code"] == "insufficient_quota"

@@ -89,7 +89,7 @@ def content_policy_violation() -> AzureError:
 def call_rate_limited(endpoint: str, version: str | None, limited: ApiError) -> AzureError:
     """Azure's 429 for `limited` (the `rate_limit` fault's or `--rate-limit-*`'s 429, whose headers it keeps) on
     `endpoint` ("generations" or "edits"); the wait it names is the 429's `retry-after`."""
-    retry_after = limited.headers.get("retry-after", "1")
+    retry_after = limited.headers["retry-after"]
     seconds = int(retry_after) if retry_after.isdigit() else 1
     message = CALL_RATE_LIMIT_MESSAGE.format(
         operation=OPERATIONS[endpoint],

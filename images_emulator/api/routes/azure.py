@@ -65,6 +65,6 @@ async def azure_endpoint(request: Request, runtime: Runtime) -> Response:
     except ApiError as exc:
         if context.fault == "content_policy":  # a fault or fixture refusing the prompt: Azure's shape
             raise content_policy_violation() from exc
-        if exc.code == RATE_LIMIT_CODE:  # the gateway's quota answer, not the model service's
+        if exc.code == RATE_LIMIT_CODE and "retry-after" in exc.headers:  # the gateway's answer to a wait
             raise call_rate_limited(name, version, exc) from exc
         raise
