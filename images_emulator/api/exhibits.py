@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from images_emulator.api.responses import answer_tail, with_created
+from images_emulator.api.responses import answer_tail, whole_body
 from images_emulator.api.streaming import plan_steps
 from images_emulator.contract.catalog import Catalog
 from images_emulator.contract.endpoints import GENERATIONS
@@ -156,10 +156,10 @@ def redrawn_answer(job: Job, images: list[bytes], revised: str | None, entry: di
     URLs, which were signed for the worker's clock."""
     if job.response_format == "url":
         return {"note": REDRAWN}
-    received = entry.get("received_at")
-    try:
-        created = int(datetime.fromisoformat(str(received)).timestamp())
-    except ValueError:
+    try:  # when it was answered: received, plus how long that took
+        answered = datetime.fromisoformat(str(entry.get("received_at"))).timestamp()
+        created = int(answered + float(entry.get("duration_ms") or 0) / 1000)
+    except (TypeError, ValueError):
         created = 0
-    document = json.loads(with_created(answer_tail(job, images, revised=revised), created))
+    document = json.loads(whole_body(answer_tail(job, images, revised=revised), created))
     return {**document, "data": [without_base64(item) for item in document["data"]]}

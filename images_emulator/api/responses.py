@@ -139,7 +139,7 @@ class _BodyMemo:
         found = self.bodies.get(key)
         if isinstance(found, tuple) and found[0] is tail:
             return found[1]
-        body = b'{"created":%d,%s' % (created, tail)
+        body = whole_body(tail, created)
         # (A kept tail holds its id; the id of a tail seen once may recur for another: hence the length.)
         if found != len(tail):
             if len(self.bodies) < MEMO_TAILS:
@@ -148,6 +148,11 @@ class _BodyMemo:
             self.bodies[key] = (tail, body)
             self.size += len(body)
         return body
+
+
+def whole_body(tail: bytes, created: int) -> bytes:
+    """The whole `ImagesResponse` body: `created` first, then the tail (no memo: safe off the event loop)."""
+    return b'{"created":%d,%s' % (created, tail)
 
 
 _memo = _BodyMemo(BODY_MEMO_BYTES)
