@@ -2,7 +2,7 @@
 
 A program that starts the emulator with a pipe on its stdin (the pytest plugin, `EmulatorProcess`) holds
 the pipe's only write end. However that program ends (SIGTERM from a CI job's cancellation, SIGKILL, a
-crash), the kernel closes its end, the emulator reads end-of-file and stops as on SIGTERM: it never
+crash), the kernel closes its end, the emulator reads end-of-file and stops (`watch_stdin`): it never
 outlives the program that needs it.
 """
 
@@ -16,10 +16,8 @@ import threading
 import time
 
 STDIN = 0
-log = logging.getLogger("images_emulator")
-
-
 RESEND_SECONDS = 1.0
+log = logging.getLogger("images_emulator")
 
 
 def watchable() -> bool:
