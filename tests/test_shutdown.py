@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import httpx2
 import pytest
@@ -101,7 +102,7 @@ PARENT = """
 import sys, time
 from images_emulator.testing.process import EmulatorProcess
 server = EmulatorProcess(args=tuple(sys.argv[1:])).start()
-print(server.process.pid, server.base_url, flush=True)
+print(server.process.pid, server.base_url, server.log_path, flush=True)
 time.sleep(120)
 """
 
@@ -122,7 +123,7 @@ def test_a_server_started_by_a_program_that_is_killed_stops_with_it(workers: str
         [sys.executable, "-c", PARENT, "--workers", workers], stdout=subprocess.PIPE, text=True
     )
     assert parent.stdout is not None
-    pid_text, base_url = parent.stdout.readline().split()
+    pid_text, base_url, log_path = parent.stdout.readline().split()
     pid = int(pid_text)
     assert httpx2.get(base_url + "/health").status_code == 200
     parent.kill()  # SIGKILL: nothing of the parent's runs; only its end of the pipe closes
@@ -130,13 +131,15 @@ def test_a_server_started_by_a_program_that_is_killed_stops_with_it(workers: str
     deadline = time.monotonic() + 15
     while not gone(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
+    Path(log_path).unlink(missing_ok=True)  # the killed parent's to remove
     assert gone(pid), "the emulator outlived the program that started it"
     with pytest.raises(httpx2.ConnectError):
         httpx2.get(base_url + "/health")
 
 
-def test_workers_stop_when_their_supervisor_is_killed() -> None:
-    with EmulatorProcess(args=("--workers", "2")) as server:
+def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'state.db'}"  # not the CLI's temporary one: a killed supervisor leaves it
+    with EmulatorProcess(args=("--workers", "2", "--store", store)) as server:
         assert server.process is not None
         supervisor = server.process.pid
         with open(f"/proc/{supervisor}/task/{supervisor}/children") as listing:
