@@ -29,9 +29,12 @@ API_PREFIX = "/v1/"
 AZURE_PREFIX = "/openai/"  # Azure OpenAI's paths (api/routes/azure.py)
 
 
-def invalid_session(value: str) -> ApiError:
+def checked_session(value: str) -> str:
+    """`value` when it is a session id (SESSION_ID), else the 400 `invalid_session`."""
+    if SESSION_ID.fullmatch(value):
+        return value
     shown = value if len(value) <= 40 else value[:40] + "…"
-    return ApiError(
+    raise ApiError(
         400,
         f"Invalid session id {shown!r}: a session id is 1 to 128 characters, none of them a control character, "
         "and not '.' or '..' (in a path, percent-encoded).",
@@ -49,9 +52,7 @@ def split_session_path(path: str, raw_path: bytes | None = None) -> tuple[str | 
         segment, _, rest = raw[len(SESSION_PREFIX) :].partition("/")
         session, rest = unquote(segment), "/" + unquote(rest)
         if rest.startswith((API_PREFIX, AZURE_PREFIX)):
-            if not SESSION_ID.fullmatch(session):
-                raise invalid_session(session)
-            return session, rest
+            return checked_session(session), rest
     return None, path
 
 
@@ -61,17 +62,11 @@ def header_session(headers: Mapping[str, str]) -> str | None:
     if value is not None and not value.isascii():  # ASGI gives header bytes as latin-1; clients send UTF-8
         with contextlib.suppress(UnicodeError):
             value = value.encode("latin-1").decode("utf-8")
-    if value is not None and not SESSION_ID.fullmatch(value):
-        raise invalid_session(value)
-    return value
+    return checked_session(value) if value is not None else None
 
 
 def session_of(query: Mapping[str, str], headers: Mapping[str, str]) -> str | None:
     """The session an admin call is scoped to (`?session=` or the header), or None for the whole server;
     400 for an invalid one (an empty `?session=` too: it would not scope the call)."""
     value = query.get("session")
-    if value is None:
-        return header_session(headers)
-    if not SESSION_ID.fullmatch(value):
-        raise invalid_session(value)
-    return value
+    return header_session(headers) if value is None else checked_session(value)

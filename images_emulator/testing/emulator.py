@@ -24,7 +24,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
-from images_emulator.harness.sessions import SESSION_ID, invalid_session
+from images_emulator.contract.errors import ApiError
+from images_emulator.harness.sessions import checked_session
 from images_emulator.testing.outbound import LocalApp
 from images_emulator.testing.process import EmulatorProcess
 
@@ -229,8 +230,11 @@ class ImagesEmulator:
             self._backend.admin_key = (
                 admin_key or _flag(args, "--admin-key") or environment.get("EMULATOR_ADMIN_KEY") or self.api_key
             )
-        if session is not None and not SESSION_ID.fullmatch(session):
-            raise ValueError(invalid_session(session).message)
+        if session is not None:
+            try:
+                checked_session(session)
+            except ApiError as exc:  # raised at once in the test, not as a 404 on its first request
+                raise ValueError(exc.message) from None
         self.session_id = session
 
     # --- addresses and clients ----------------------------------------------------------------------

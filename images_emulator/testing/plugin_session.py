@@ -12,7 +12,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -21,7 +21,6 @@ from images_emulator.testing.outbound import Outbound, install, uninstall
 from images_emulator.testing.process import EmulatorProcess, EmulatorStartError, wait_healthy
 
 OPENAI_ENV = ("OPENAI_BASE_URL", "OPENAI_API_KEY")
-USAGE_ERROR = pytest.ExitCode.USAGE_ERROR
 REACH_SECONDS = 5  # how long a configured emulator (images_emulator_url) may take to answer /health
 
 
@@ -45,6 +44,11 @@ class PluginConfig:
             url=url,
             allow_real_api=bool(config.getini("images_emulator_allow_real_api")),
         )
+
+
+def fail_session(what: str, error: BaseException | str) -> NoReturn:
+    """End the test run with the emulator's own message."""
+    pytest.exit(f"images-emulator: {what}:\n{error}", returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 def settings_from_args(args: tuple[str, ...], base_dir: Path) -> Any:
@@ -119,7 +123,7 @@ class PluginSession:
             try:
                 self.emulator()
             except EmulatorStartError as exc:  # end the run, as the fixture does, not the app's one call
-                pytest.exit(f"images-emulator: the test server did not start:\n{exc}", returncode=USAGE_ERROR)
+                fail_session("the test server did not start", exc)
 
     def end(self) -> None:
         """Undo `begin` and stop the server if this session started one."""

@@ -28,13 +28,13 @@ import re
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import pytest
 
 from images_emulator.testing.artifacts import Artifacts
 from images_emulator.testing.emulator import ImagesEmulator, UnusedFaultWarning
-from images_emulator.testing.plugin_session import PluginConfig, PluginSession, settings_from_args
+from images_emulator.testing.plugin_session import PluginConfig, PluginSession, fail_session, settings_from_args
 from images_emulator.testing.process import EmulatorStartError
 
 SESSION_KEY = pytest.StashKey[PluginSession]()
@@ -106,10 +106,6 @@ def _session_id(request: pytest.FixtureRequest) -> str:
     return f"{worker}.{name}.{os.urandom(4).hex()}"
 
 
-def _fail_session(what: str, error: BaseException | str) -> NoReturn:
-    pytest.exit(f"images-emulator: {what}:\n{error}", returncode=pytest.ExitCode.USAGE_ERROR)
-
-
 def _report_unused_faults(view: ImagesEmulator) -> None:
     for rule in view.unused_faults():
         match = f" matching {rule['match']}" if rule["match"] else ""
@@ -130,7 +126,7 @@ def images_emulator_server(pytestconfig: pytest.Config) -> ImagesEmulator:
     try:
         return pytestconfig.stash[SESSION_KEY].emulator()
     except EmulatorStartError as exc:
-        _fail_session("the test server did not start", exc)
+        fail_session("the test server did not start", exc)
 
 
 @pytest.fixture
@@ -147,7 +143,7 @@ def images_emulator_app(pytestconfig: pytest.Config) -> Iterator[ImagesEmulator]
         settings = settings_from_args(session.config.args, session.config.base_dir)
         emulator = ImagesEmulator(inprocess=True, settings=settings, args=session.config.args, api_key=session.api_key)
     except (SystemExit, Exception) as exc:
-        _fail_session(f"the in-process emulator did not start with images_emulator_args {session.config.args}", exc)
+        fail_session(f"the in-process emulator did not start with images_emulator_args {session.config.args}", exc)
     try:
         yield emulator
     finally:
